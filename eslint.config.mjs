@@ -1,0 +1,28 @@
+// Type-aware lint for the whole repository.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const vscodeOnlyInExtension = {
+  'no-restricted-imports': ['error', {
+    paths: [{ name: 'vscode', message: 'Only src/extension may import vscode: core, server and cli run without VS Code.' }],
+  }],
+};
+
+export default tseslint.config(
+  { ignores: ['out/**', 'node_modules/**', '.vscode-test/**', '.cache/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      'no-console': 'off',
+    },
+  },
+  { files: ['src/core/**', 'src/cli/**', 'src/server/**', 'src/shared/**'], rules: vscodeOnlyInExtension },
+  { files: ['**/*.mjs'], ...tseslint.configs.disableTypeChecked },
+);

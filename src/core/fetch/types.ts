@@ -1,0 +1,69 @@
+import type { Logger } from '../log';
+
+/** Bytes so far of one transfer; `total` when the server or caller said how many. */
+export interface TransferProgress {
+  received: number;
+  total: number | undefined;
+}
+
+/** A prefix rewrite: a URL starting with `from` is fetched from `to` + the rest. */
+export interface MirrorRule {
+  from: string;
+  to: string;
+}
+
+export interface DownloaderOptions {
+  /** Milliseconds to establish a connection (TCP + TLS). Default 15 000. */
+  connectTimeoutMs?: number;
+  /** Milliseconds without a single body byte before the transfer counts as stalled. Default 30 000. */
+  idleTimeoutMs?: number;
+  /** Extra attempts after the first on connection errors, 429 and 5xx. Default 4. */
+  retries?: number;
+  /** First backoff delay; doubles each attempt, with full jitter, capped at `maxBackoffMs`. Default 250. */
+  baseBackoffMs?: number;
+  /** Default 8 000. */
+  maxBackoffMs?: number;
+  /** Explicit proxy URL; overrides HTTPS_PROXY / HTTP_PROXY from `env`. */
+  proxy?: string;
+  /** Environment to read HTTPS_PROXY, HTTP_PROXY, NO_PROXY from (either case). Default process.env. */
+  env?: NodeJS.ProcessEnv;
+  /** Allow plain http:// to non-loopback hosts. Default false. */
+  allowInsecureHttp?: boolean;
+  /** Prefix rewrites applied before anything else, first match wins. */
+  mirrors?: MirrorRule[];
+  /** Redirects followed per request. Default 5. */
+  maxRedirects?: number;
+  userAgent?: string;
+  logger?: Logger;
+}
+
+export interface FileDownloadRequest {
+  url: string;
+  /**
+   * The file to write. The downloader creates or truncates it, appends on resume, truncates on
+   * restart, and fsyncs it before resolving. It never renames or deletes it: the caller owns it.
+   */
+  dest: string;
+  /** Declared size from an index or lockfile; a body of another length fails with ESIZE. */
+  expectedSize?: number;
+  signal?: AbortSignal;
+  onProgress?: (progress: TransferProgress) => void;
+}
+
+export interface FileDownloadResult {
+  /** Lower-case hex SHA-256 of exactly the bytes in `dest`, computed while streaming. */
+  sha256: string;
+  size: number;
+  /** The URL actually fetched, after mirror rewrite (before redirects). */
+  url: string;
+  /** How many times a broken body was resumed with Range, and restarted from zero. */
+  resumes: number;
+  restarts: number;
+}
+
+export interface BufferDownloadRequest {
+  url: string;
+  /** Refuse bodies larger than this (ESIZE). Default 64 MiB. */
+  maxBytes?: number;
+  signal?: AbortSignal;
+}

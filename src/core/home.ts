@@ -1,0 +1,47 @@
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+/**
+ * The one directory every Quartermaster process shares: `QM_HOME` if set, else the platform's
+ * cache directory. Windows and macOS follow their conventions; elsewhere the XDG spec.
+ */
+export function defaultHome(
+  env: NodeJS.ProcessEnv = process.env,
+  platform: NodeJS.Platform = process.platform,
+  homedir: string = os.homedir(),
+): string {
+  const explicit = env.QM_HOME?.trim();
+  if (explicit) return path.resolve(explicit);
+  if (platform === 'win32') {
+    const local = env.LOCALAPPDATA ?? path.join(homedir, 'AppData', 'Local');
+    return path.join(local, 'quartermaster', 'cache');
+  }
+  if (platform === 'darwin') return path.join(homedir, 'Library', 'Caches', 'quartermaster');
+  const xdg = env.XDG_CACHE_HOME?.trim();
+  // The XDG spec says a relative XDG_CACHE_HOME is invalid and must be ignored.
+  const cacheRoot = xdg && path.isAbsolute(xdg) ? xdg : path.join(homedir, '.cache');
+  return path.join(cacheRoot, 'quartermaster');
+}
+
+/** Where each kind of thing lives under QM_HOME. Only this class knows the layout. */
+export class HomeLayout {
+  constructor(readonly root: string) {}
+
+  get blobsDir(): string {
+    return path.join(this.root, 'blobs', 'sha256');
+  }
+
+  /** Unique temp files; same filesystem as every final path, so publishing is a rename. */
+  get tmpDir(): string {
+    return path.join(this.root, 'tmp');
+  }
+
+  get locksDir(): string {
+    return path.join(this.root, 'locks');
+  }
+
+  /** Sharded by the first two hex digits so no directory grows to hundreds of thousands of entries. */
+  blobPath(sha256: string): string {
+    return path.join(this.blobsDir, sha256.slice(0, 2), sha256);
+  }
+}
