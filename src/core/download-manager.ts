@@ -95,7 +95,12 @@ export class DownloadManager {
   }
 
   fetchBlob(request: BlobRequest): Promise<FetchedBlob> {
-    const sha256 = normalizeSha256(request.sha256);
+    let sha256: string;
+    try {
+      sha256 = normalizeSha256(request.sha256);
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
     return this.flights.run(sha256, (context) => this.fetchShared(sha256, request, context), {
       ...(request.signal ? { signal: request.signal } : {}),
       ...(request.onProgress ? { onProgress: request.onProgress } : {}),

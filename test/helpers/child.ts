@@ -16,7 +16,7 @@ export class ChildScript {
     this.process = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, script), ...args], {
       cwd: ROOT,
       env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe'],
     });
     readline.createInterface({ input: this.process.stdout! }).on('line', (line) => {
       let message: unknown;
@@ -53,6 +53,11 @@ export class ChildScript {
         throw new Error(`child exited (code ${code}, signal ${signal}) before the awaited message; stderr:\n${this.stderr.join('')}`);
       }),
     ]);
+  }
+
+  /** Writes one line to the child's stdin. */
+  send(line: string): void {
+    this.process.stdin!.write(`${line}\n`);
   }
 
   kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
