@@ -27,6 +27,11 @@ export interface DownloaderOptions {
   proxy?: string;
   /** Environment to read HTTPS_PROXY, HTTP_PROXY, NO_PROXY from (either case). Default process.env. */
   env?: NodeJS.ProcessEnv;
+  /**
+   * Send loopback URLs (localhost, 127.0.0.0/8, ::1) through the proxy too. Default false: a proxy
+   * usually cannot reach this machine's loopback, so they go direct.
+   */
+  proxyLoopback?: boolean;
   /** Allow plain http:// to non-loopback hosts. Default false. */
   allowInsecureHttp?: boolean;
   /** Prefix rewrites applied before anything else, first match wins. */

@@ -1,0 +1,116 @@
+import { Agent, Dispatcher, EnvHttpProxyAgent, interceptors } from 'undici';
+import { QmError } from '../errors';
+import { isLoopbackHost } from './url-policy';
+
+export interface DispatcherSettings {
+  connectTimeoutMs: number;
+  maxRedirects: number;
+  /** Explicit proxy URL for both http and https targets. */
+  proxy: string | undefined;
+  /** Read for HTTPS_PROXY, HTTP_PROXY, NO_PROXY (either case) when `proxy` is not given, and NO_PROXY always. */
+  env: NodeJS.ProcessEnv;
+  /** Send loopback targets through the proxy too. */
+  proxyLoopback: boolean;
+  /** Throws for a URL that may not be fetched; called for the request and every redirect hop. */
+  checkUrl: (url: string) => void;
+}
+
+/** Which proxies apply, resolved once from the options and the environment. */
+export interface ProxyChoice {
+  httpProxy: string;
+  httpsProxy: string;
+  noProxy: string;
+}
+
+/**
+ * Proxy rules, in order: an explicit `proxy` serves both schemes; otherwise https_proxy /
+ * HTTPS_PROXY and http_proxy / HTTP_PROXY from `env` (lower case first, as curl and undici do);
+ * otherwise none. NO_PROXY from `env` applies in both cases, so a host the user exempted is never
+ * sent to a proxy they configured elsewhere.
+ */
+export function chooseProxy(proxy: string | undefined, env: NodeJS.ProcessEnv): ProxyChoice | undefined {
+  const read = (name: string): string => (env[name.toLowerCase()] ?? env[name.toUpperCase()] ?? '').trim();
+  const noProxy = read('no_proxy');
+  if (proxy) return { httpProxy: proxy, httpsProxy: proxy, noProxy };
+  const httpProxy = read('http_proxy');
+  const httpsProxy = read('https_proxy');
+  if (!httpProxy && !httpsProxy) return undefined;
+  return { httpProxy, httpsProxy, noProxy };
+}
+
+/**
+ * The dispatcher every request goes through: connect/TLS timeouts, proxies, a redirect
+ * interceptor, and under it a guard that re-checks the URL policy on every hop, so a redirect
+ * to plain http on another host is refused before any connection is made to it.
+ */
+export function createDispatcher(settings: DispatcherSettings): Dispatcher {
+  const connect = { timeout: settings.connectTimeoutMs };
+  const choice = chooseProxy(settings.proxy, settings.env);
+  const proxied = choice && proxyAgent(choice, connect);
+  const direct = new Agent({ connect });
+  const bypass = settings.proxyLoopback ? () => false : isLoopbackOrigin;
+  const base = proxied ? new BypassDispatcher(direct, proxied, bypass) : direct;
+  return base.compose(policyGuard(settings.checkUrl), interceptors.redirect({ maxRedirections: settings.maxRedirects }));
+}
+
+function proxyAgent(choice: ProxyChoice, connect: { timeout: number }): Dispatcher {
+  try {
+    // Values are passed explicitly ('' = none) so undici never falls back to process.env.
+    return new EnvHttpProxyAgent({
+      ...choice,
+      connect,
+      proxyTls: connect,
+      requestTls: connect,
+      // Plain http goes as an absolute-form GET: forward proxies often allow CONNECT only to 443.
+      proxyTunnel: false,
+    });
+  } catch (error) {
+    const shown = [...new Set([choice.httpsProxy, choice.httpProxy].filter(Boolean))].join(', ');
+    throw new QmError('EURL', `Invalid proxy URL (${shown}): ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+}
+
+function isLoopbackOrigin(origin: string): boolean {
+  return isLoopbackHost(new URL(origin).hostname);
+}
+
+/**
+ * Routes each hop: loopback targets straight out (a proxy usually cannot reach this machine's
+ * 127.0.0.1 anyway), everything else to the proxying agent. Closing closes both.
+ */
+class BypassDispatcher extends Dispatcher {
+  constructor(
+    private readonly direct: Dispatcher,
+    private readonly proxied: Dispatcher,
+    private readonly bypass: (origin: string) => boolean,
+  ) {
+    super();
+  }
+
+  override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    const origin = String(options.origin ?? '');
+    return (this.bypass(origin) ? this.direct : this.proxied).dispatch(options, handler);
+  }
+
+  override async close(): Promise<void> {
+    await Promise.all([this.direct.close(), this.proxied.close()]);
+  }
+
+  override async destroy(): Promise<void> {
+    await Promise.all([this.direct.destroy(), this.proxied.destroy()]);
+  }
+}
+
+/** Fails a hop whose URL the policy refuses, without dispatching it. */
+function policyGuard(checkUrl: (url: string) => void): Dispatcher.DispatcherComposeInterceptor {
+  return (dispatch) => (options, handler) => {
+    try {
+      checkUrl(new URL(options.path, options.origin).href);
+    } catch (error) {
+      // No connection exists yet, so there is no controller to hand over.
+      handler.onResponseError?.(null as unknown as Dispatcher.DispatchController, error as Error);
+      return true;
+    }
+    return dispatch(options, handler);
+  };
+}

@@ -1,0 +1,83 @@
+import type { Dispatcher } from 'undici';
+import { cancelledError } from '../errors';
+import { silentLogger } from '../log';
+import { createDispatcher } from './dispatcher';
+import { BufferSink, FileSink } from './sinks';
+import { transfer, type TransferSettings } from './transfer';
+import type { BufferDownloadRequest, DownloaderOptions, FileDownloadRequest, FileDownloadResult } from './types';
+import { UrlPolicy } from './url-policy';
+
+const DEFAULT_MAX_BUFFER = 64 * 1024 * 1024;
+
+/**
+ * Downloads over undici with one policy for every caller: mirrors, https-only (loopback
+ * excepted), redirects re-checked hop by hop, proxies, timeouts, retries with backoff, and
+ * Range resumes. It hashes while streaming and never renames or deletes files: the store does.
+ */
+export class Downloader {
+  private readonly policy: UrlPolicy;
+  private readonly dispatcher: Dispatcher;
+  private readonly settings: TransferSettings;
+
+  constructor(options: DownloaderOptions = {}) {
+    this.policy = new UrlPolicy(options.allowInsecureHttp ?? false, options.mirrors ?? []);
+    const maxRedirects = options.maxRedirects ?? 5;
+    this.dispatcher = createDispatcher({
+      connectTimeoutMs: options.connectTimeoutMs ?? 15_000,
+      maxRedirects,
+      proxy: options.proxy,
+      env: options.env ?? process.env,
+      proxyLoopback: options.proxyLoopback ?? false,
+      checkUrl: (url) => void this.policy.check(url),
+    });
+    this.settings = {
+      dispatcher: this.dispatcher,
+      retries: options.retries ?? 4,
+      backoff: { baseMs: options.baseBackoffMs ?? 250, maxMs: options.maxBackoffMs ?? 8_000 },
+      idleTimeoutMs: options.idleTimeoutMs ?? 30_000,
+      maxRedirects,
+      userAgent: options.userAgent ?? 'quartermaster',
+      logger: options.logger ?? silentLogger,
+    };
+  }
+
+  /** Applies mirrors and the http:// policy; throws EURL / EINSECURE. */
+  resolveUrl(url: string): string {
+    return this.policy.resolve(url);
+  }
+
+  /** Streams the URL into `request.dest`, hashing (SHA-256) as it writes; fsyncs before resolving. */
+  async downloadToFile(request: FileDownloadRequest): Promise<FileDownloadResult> {
+    const url = this.resolveUrl(request.url);
+    if (request.signal?.aborted) throw cancelledError(request.signal, `GET ${url}`);
+    const sink = await FileSink.open(request.dest);
+    try {
+      const counts = await transfer(this.settings, {
+        url,
+        sink,
+        exactSize: request.expectedSize,
+        signal: request.signal,
+        onProgress: request.onProgress,
+      });
+      const sha256 = await sink.finish();
+      await sink.close();
+      return { sha256, size: sink.received, url, ...counts };
+    } finally {
+      // On failure the first error is the one worth reporting, not a close error after it.
+      await sink.close().catch(() => undefined);
+    }
+  }
+
+  /** A small document (index.json, SHASUMS256.txt) in memory, with the same policy and retries. */
+  async downloadBuffer(request: BufferDownloadRequest): Promise<{ body: Buffer; url: string }> {
+    const url = this.resolveUrl(request.url);
+    const sink = new BufferSink();
+    await transfer(this.settings, { url, sink, maxSize: request.maxBytes ?? DEFAULT_MAX_BUFFER, signal: request.signal });
+    return { body: sink.body(), url };
+  }
+
+  /** Closes pooled connections; requests still running finish first. */
+  async close(): Promise<void> {
+    await this.dispatcher.close();
+  }
+}
