@@ -99,7 +99,7 @@ export class DownloadManager {
     try {
       sha256 = normalizeSha256(request.sha256);
     } catch (error) {
-      return Promise.reject(error as Error);
+      return Promise.reject(error);
     }
     return this.flights.run(sha256, (context) => this.fetchShared(sha256, request, context), {
       ...(request.signal ? { signal: request.signal } : {}),

@@ -112,7 +112,7 @@ describe('DownloadManager across processes sharing one QM_HOME', () => {
     const victim = spawnFetch(blob, 1, { QM_TEST_STALE_MS: String(staleMs) });
     await victim.waitFor((m) => m.event === 'downloading');
     const waiter = spawnFetch(blob, 1, { QM_TEST_STALE_MS: String(staleMs) });
-    const waiting = await waiter.waitFor<{ holder?: number }>((m) => m.event === 'waiting');
+    const waiting = await waiter.waitFor<{ event: string; holder?: number }>((m) => m.event === 'waiting');
     assert.equal(waiting.holder, victim.pid, 'the waiter names the process it waits for');
     await server.waitFor(path, (s) => s.bytesSent >= 256 * 1024);
 

@@ -84,7 +84,7 @@ void describe('Downloader against the local mirror', () => {
     const elapsed = performance.now() - started;
     assert.ok(events.length >= 2, `expected several events, got ${events.length}`);
     assert.deepEqual({ ...events.at(-1), at: 0 }, { received: blob.size, total: blob.size, at: 0 });
-    for (let i = 1; i < events.length; i++) assert.ok(events[i].received >= events[i - 1].received, 'received never goes back');
+    for (let i = 1; i < events.length; i++) assert.ok(events[i]!.received >= events[i - 1]!.received, 'received never goes back');
     assert.ok(events.every((e) => e.total === blob.size));
     // At most one event per 100 ms while bytes flow, plus the first and the final one.
     assert.ok(events.length <= Math.ceil(elapsed / 100) + 2, `${events.length} events in ${Math.round(elapsed)} ms`);

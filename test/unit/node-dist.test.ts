@@ -54,14 +54,14 @@ void test('index.json lists the releases newest first with the upstream fields',
     assert.deepEqual(Object.keys(entry), ['version', 'date', 'files', 'npm', 'v8', 'uv', 'zlib', 'openssl', 'modules', 'lts', 'security']);
     assert.deepEqual(entry.files, ['linux-arm64', 'linux-x64', 'osx-arm64-tar']);
   }
-  assert.equal(index[0].lts, false);
-  assert.equal(index[1].lts, 'Jod');
-  assert.equal(index[5].security, true);
-  assert.equal(index[1].modules, '127');
+  assert.equal(index[0]!.lts, false);
+  assert.equal(index[1]!.lts, 'Jod');
+  assert.equal(index[5]!.security, true);
+  assert.equal(index[1]!.modules, '127');
 
   const tab = (await download(`${mirror.url}/dist/index.tab`)).toString().trimEnd().split('\n');
   assert.equal(tab.length, 1 + index.length);
-  assert.match(tab[1], /^v23\.3\.0\t2024-11-20\t/);
+  assert.match(tab[1]!, /^v23\.3\.0\t2024-11-20\t/);
 });
 
 void test('SHASUMS256.txt, the returned artifacts and the served bytes agree', async (t) => {

@@ -9,7 +9,7 @@ export interface FlightOptions<P> {
 /** What the shared work gets: a signal aborted when nobody waits any more, and a progress fan-out. */
 export interface FlightContext<P> {
   signal: AbortSignal;
-  emit(progress: P): void;
+  emit: (progress: P) => void;
 }
 
 interface Flight<V, P> {
