@@ -2,7 +2,7 @@ import type { Dispatcher } from 'undici';
 import { cancelledError } from '../errors';
 import { silentLogger } from '../log';
 import { createDispatcher } from './dispatcher';
-import { BufferSink, FileSink } from './sinks';
+import { BufferSink, FileSink, TeeSink } from './sinks';
 import { transfer, type TransferSettings } from './transfer';
 import type { BufferDownloadRequest, DownloaderOptions, FileDownloadRequest, FileDownloadResult } from './types';
 import { UrlPolicy } from './url-policy';
@@ -54,7 +54,7 @@ export class Downloader {
     try {
       const counts = await transfer(this.settings, {
         url,
-        sink,
+        sink: request.tee ? new TeeSink(sink, request.tee) : sink,
         exactSize: request.expectedSize,
         signal: request.signal,
         onProgress: request.onProgress,

@@ -1,6 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import { fsError } from '../errors';
+import type { ByteTee } from './types';
 
 /** Where a transfer's body bytes go. `restart` forgets everything received so far. */
 export interface ByteSink {
@@ -117,5 +118,22 @@ export class BufferSink implements ByteSink {
 
   body(): Buffer {
     return Buffer.concat(this.chunks, this.length);
+  }
+}
+
+/** Feeds a tee alongside the file, in step: the slower of the two sets the pace. */
+export class TeeSink implements ByteSink {
+  constructor(private readonly file: FileSink, private readonly tee: ByteTee) {}
+
+  get received(): number {
+    return this.file.received;
+  }
+
+  async write(chunk: Buffer): Promise<void> {
+    await Promise.all([this.file.write(chunk), this.tee.write(chunk)]);
+  }
+
+  async restart(): Promise<void> {
+    await Promise.all([this.file.restart(), this.tee.restart()]);
   }
 }

@@ -42,6 +42,16 @@ export interface DownloaderOptions {
   logger?: Logger;
 }
 
+/**
+ * A second consumer of a body's bytes as they arrive (an archive extractor overlapping the
+ * download). It sees exactly the bytes that are hashed: a restart from zero is announced first.
+ */
+export interface ByteTee {
+  write(chunk: Buffer): Promise<void>;
+  /** Everything written so far is void; the body starts again from its first byte. */
+  restart(): Promise<void>;
+}
+
 export interface FileDownloadRequest {
   url: string;
   /**
@@ -53,6 +63,7 @@ export interface FileDownloadRequest {
   expectedSize?: number;
   signal?: AbortSignal;
   onProgress?: (progress: TransferProgress) => void;
+  tee?: ByteTee;
 }
 
 export interface FileDownloadResult {
