@@ -1,0 +1,95 @@
+import { stat, readFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fsError, QmError } from '../errors';
+import { parseNodeVersionFile, parseToolVersions } from './legacy';
+import { parseQmToml } from './qm-toml';
+import type { Manifest, ManifestKind } from './types';
+
+/** Manifest file names, most preferred first: within one directory the first present wins. */
+export const MANIFEST_FILE_NAMES: readonly ManifestKind[] = ['qm.toml', '.tool-versions', '.nvmrc', '.node-version'];
+
+export interface FindManifestOptions {
+  /** The last directory searched (inclusive). Without it the search goes up to the root. */
+  stopAt?: string;
+}
+
+/**
+ * The nearest manifest in `startDir` or above. A directory's own manifest beats any in its
+ * parents, whatever their kind; within a directory qm.toml beats .tool-versions beats .nvmrc
+ * beats .node-version. Unreadable directories are passed over, as if empty.
+ */
+export async function findManifest(startDir: string, options: FindManifestOptions = {}): Promise<string | undefined> {
+  const stopAt = options.stopAt === undefined ? undefined : resolve(options.stopAt);
+  for (let dir = resolve(startDir); ; dir = dirname(dir)) {
+    const present = await Promise.all(MANIFEST_FILE_NAMES.map(async (name) => ((await isFile(join(dir, name))) ? name : undefined)));
+    const found = present.find((name) => name !== undefined);
+    if (found !== undefined) return join(dir, found);
+    if (dir === stopAt || dirname(dir) === dir) return undefined;
+  }
+}
+
+/** The manifest kind a file name stands for, or undefined for any other file. */
+export function manifestKind(file: string): ManifestKind | undefined {
+  const name = basename(file);
+  return MANIFEST_FILE_NAMES.find((kind) => kind === name);
+}
+
+/** Parses manifest text by the file's name. Never throws for a manifest name; EUSAGE otherwise. */
+export function parseManifest(text: string, file: string): Manifest {
+  const kind = requireManifestKind(file);
+  switch (kind) {
+    case 'qm.toml':
+      return parseQmToml(text, file);
+    case '.tool-versions':
+      return parseToolVersions(text, file);
+    case '.nvmrc':
+    case '.node-version':
+      return parseNodeVersionFile(text, file, kind);
+  }
+}
+
+/**
+ * Reads and parses a manifest. Throws EUSAGE for a file name that is not a manifest's and
+ * EMANIFEST when the file cannot be read; problems in its content do not throw.
+ */
+export async function loadManifest(file: string): Promise<Manifest> {
+  requireManifestKind(file);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? (error instanceof Error ? error.message : String(error));
+    throw new QmError('EMANIFEST', `Cannot read ${file} (${reason})`, { path: file, cause: error });
+  }
+  // Editors hide a byte-order mark; dropping it keeps offsets equal to the editor's.
+  return parseManifest(text.startsWith('\uFEFF') ? text.slice(1) : text, file);
+}
+
+/**
+ * The manifest's first error as the CLI reports it, `<file>:<line>:<column>: <message>`, or
+ * undefined when nothing in it is an error (warnings do not stop anything).
+ */
+export function manifestError(manifest: Manifest): QmError | undefined {
+  const problem = manifest.problems.find((candidate) => candidate.severity === 'error');
+  if (!problem) return undefined;
+  const { line, column } = problem.range.start;
+  return new QmError('EMANIFEST', `${manifest.file}:${line}:${column}: ${problem.message}`, { path: manifest.file, line, column });
+}
+
+function requireManifestKind(file: string): ManifestKind {
+  const kind = manifestKind(file);
+  if (kind === undefined) {
+    throw new QmError('EUSAGE', `${file} is not a manifest: expected one of ${MANIFEST_FILE_NAMES.join(', ')}`, { path: file });
+  }
+  return kind;
+}
+
+async function isFile(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isFile();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EACCES' || code === 'EPERM' || code === 'ELOOP') return false;
+    throw fsError(error, 'look for a manifest at', path);
+  }
+}
