@@ -13,6 +13,10 @@ export type QmErrorCode =
   | 'EMANIFEST'
   /** No released version matches a version spec. */
   | 'ENOVERSION'
+  /** qm.lock no longer matches the manifest (with --locked). */
+  | 'ELOCKFILE'
+  /** A provider's version index is malformed or lacks what it should list. */
+  | 'EINDEX'
   /** A tool name that no provider knows. */
   | 'ENOTOOL'
   /** Connection refused, reset, DNS failure, TLS failure: the network did not answer. */

@@ -40,6 +40,24 @@ export class HomeLayout {
     return path.join(this.root, 'locks');
   }
 
+  get toolchainsDir(): string {
+    return path.join(this.root, 'toolchains');
+  }
+
+  /** One unpacked toolchain: toolchains/node/22.11.0-linux-x64. */
+  toolchainDir(tool: string, version: string, platform: string): string {
+    return path.join(this.toolchainsDir, tool, `${version}-${platform}`);
+  }
+
+  /** Small state files: the registry of manifests in use, the coordinator endpoint. */
+  get stateDir(): string {
+    return path.join(this.root, 'state');
+  }
+
+  get indexesDir(): string {
+    return path.join(this.root, 'indexes');
+  }
+
   /** Sharded by the first two hex digits so no directory grows to hundreds of thousands of entries. */
   blobPath(sha256: string): string {
     return path.join(this.blobsDir, sha256.slice(0, 2), sha256);

@@ -141,3 +141,8 @@ function keyTokenEnd(text: string, start: number, lineEnd: number): number {
 function unquote(key: string): string {
   return /^(["']).*\1$/s.test(key) ? key.slice(1, -1) : key;
 }
+
+/** A whole TOML document as plain values (tables become objects); throws the parser's error. */
+export function parseTomlValue(text: string): unknown {
+  return parser.getStaticTOMLValue(parseTomlStrict(text));
+}

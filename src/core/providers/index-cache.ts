@@ -1,0 +1,143 @@
+import { createHash, randomBytes } from 'node:crypto';
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import { QmError, fsError } from '../errors';
+import type { BufferDownloadRequest } from '../fetch/types';
+import { SingleFlight } from '../flight/single-flight';
+import { silentLogger, type Logger } from '../log';
+
+export interface IndexFetcher {
+  downloadBuffer(request: BufferDownloadRequest): Promise<{ body: Buffer; url: string }>;
+}
+
+export interface IndexCacheOptions {
+  /** Where index documents are kept on disk (QM_HOME/indexes). */
+  dir: string;
+  fetcher: IndexFetcher;
+  /** How long a fetched index counts as fresh. Default one hour. */
+  ttlMs?: number;
+  /** Never touch the network: serve whatever is on disk, however old. */
+  offline?: boolean;
+  logger?: Logger;
+  now?: () => number;
+}
+
+export interface IndexRequest {
+  signal?: AbortSignal;
+  /** Fetch even when the cached copy is fresh. */
+  refresh?: boolean;
+}
+
+interface DiskEntry {
+  url: string;
+  fetchedAt: number;
+  body: string;
+}
+
+interface MemoryEntry {
+  fetchedAt: number;
+  value: unknown;
+}
+
+/**
+ * Version indexes (index.json, SHASUMS256.txt, ...) cached in memory and on disk with a TTL.
+ * Concurrent readers of one URL share one fetch (single-flight); the disk copy is replaced by an
+ * atomic rename and the parsed value is frozen, so no reader ever sees a half-written index.
+ */
+export class IndexCache {
+  private readonly memory = new Map<string, MemoryEntry>();
+  private readonly flights = new SingleFlight<string, unknown>();
+  private readonly ttlMs: number;
+  private readonly logger: Logger;
+  private readonly now: () => number;
+
+  constructor(private readonly options: IndexCacheOptions) {
+    this.ttlMs = options.ttlMs ?? 60 * 60 * 1000;
+    this.logger = options.logger ?? silentLogger;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** The parsed index: from memory or disk while fresh, else fetched once for all callers. */
+  async get<T>(url: string, parse: (body: string) => T, request: IndexRequest = {}): Promise<T> {
+    const cached = this.memory.get(url);
+    if (cached && !request.refresh && this.isFresh(cached.fetchedAt)) return cached.value as T;
+    const value = await this.flights.run(`${request.refresh ? 'refresh' : 'get'} ${url}`, () => this.load(url, parse, request), {
+      ...(request.signal ? { signal: request.signal } : {}),
+    });
+    return value as T;
+  }
+
+  /** What is in memory now, fresh or not, without any I/O: for answers that must not wait. */
+  peek<T>(url: string): T | undefined {
+    return this.memory.get(url)?.value as T | undefined;
+  }
+
+  private async load<T>(url: string, parse: (body: string) => T, request: IndexRequest): Promise<T> {
+    const disk = await this.readDisk(url);
+    if (disk && (this.options.offline || (!request.refresh && this.isFresh(disk.fetchedAt)))) {
+      return this.remember(url, disk.fetchedAt, parse(disk.body));
+    }
+    if (this.options.offline) {
+      throw new QmError('ENETWORK', `Offline, and no copy of ${url} is cached; run once online (or turn offline mode off)`, { url });
+    }
+    let body: string;
+    try {
+      const response = await this.options.fetcher.downloadBuffer({ url, ...(request.signal ? { signal: request.signal } : {}) });
+      body = response.body.toString('utf8');
+    } catch (error) {
+      if (!disk || (error as { code?: string }).code === 'ECANCELLED') throw error;
+      this.logger.warn(`Could not refresh ${url} (${(error as Error).message}); using the copy from ${new Date(disk.fetchedAt).toISOString()}.`);
+      return this.remember(url, disk.fetchedAt, parse(disk.body));
+    }
+    // Parse before storing: a document that does not parse must not replace a good copy.
+    const value = parse(body);
+    const fetchedAt = this.now();
+    await this.writeDisk({ url, fetchedAt, body });
+    return this.remember(url, fetchedAt, value);
+  }
+
+  private remember<T>(url: string, fetchedAt: number, value: T): T {
+    const frozen = deepFreeze(value);
+    this.memory.set(url, { fetchedAt, value: frozen });
+    return frozen;
+  }
+
+  private isFresh(fetchedAt: number): boolean {
+    return this.now() - fetchedAt < this.ttlMs;
+  }
+
+  private fileFor(url: string): string {
+    return path.join(this.options.dir, `${createHash('sha256').update(url).digest('hex').slice(0, 32)}.json`);
+  }
+
+  private async readDisk(url: string): Promise<DiskEntry | undefined> {
+    try {
+      const entry = JSON.parse(await fs.readFile(this.fileFor(url), 'utf8')) as DiskEntry;
+      return entry.url === url && typeof entry.body === 'string' ? entry : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private async writeDisk(entry: DiskEntry): Promise<void> {
+    const file = this.fileFor(entry.url);
+    const temp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+    try {
+      await fs.mkdir(this.options.dir, { recursive: true });
+      await fs.writeFile(temp, JSON.stringify(entry));
+      await fs.rename(temp, file);
+    } catch (error) {
+      await fs.rm(temp, { force: true });
+      // A cache that cannot be written still served its purpose in memory.
+      this.logger.warn(fsError(error, 'cache index in', file).message);
+    }
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}

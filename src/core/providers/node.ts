@@ -1,0 +1,93 @@
+import type { ArchiveKind } from '../archive';
+import { QmError } from '../errors';
+import type { Platform } from '../platform';
+import { normalizeVersion, selectVersion, type VersionSpec } from '../resolve/version-spec';
+import type { IndexCache } from './index-cache';
+import { indexError, isRecord, parseJsonIndex, parseShasums } from './index-parsing';
+import type { ProviderRequest, ResolvedToolchain, ToolLayout, ToolProvider, ToolRelease } from './types';
+
+export const NODE_DIST = 'https://nodejs.org/dist';
+
+interface NodeRelease extends ToolRelease {
+  /** index.json's `files`: 'linux-x64', 'osx-arm64-tar', 'win-x64-zip', ... */
+  files: string[];
+}
+
+/** index.json's file key, the archive's platform part and its kind, per platform. */
+function nodeTarget(platform: Platform, preferred: 'tar.gz' | 'tar.xz'): { key: string; name: string; archive: ArchiveKind } {
+  if (platform.os === 'win32') return { key: `win-${platform.arch}-zip`, name: `win-${platform.arch}`, archive: 'zip' };
+  if (platform.os === 'darwin') return { key: `osx-${platform.arch}-tar`, name: `darwin-${platform.arch}`, archive: preferred };
+  return { key: `linux-${platform.arch}`, name: `linux-${platform.arch}`, archive: preferred };
+}
+
+/** Node.js from nodejs.org/dist (or a mirror of it): index.json and per-release SHASUMS256.txt. */
+export class NodeProvider implements ToolProvider {
+  readonly tool = 'node';
+
+  constructor(
+    private readonly indexes: IndexCache,
+    readonly baseUrl: string = NODE_DIST,
+    private readonly archive: 'tar.gz' | 'tar.xz' = 'tar.gz',
+  ) {}
+
+  layout(platform: Platform): ToolLayout {
+    return {
+      platform: nodeTarget(platform, this.archive).name,
+      stripComponents: 1,
+      binDirs: platform.os === 'win32' ? ['.'] : ['bin'],
+      executables: ['node', 'npm', 'npx'],
+    };
+  }
+
+  releases(request: ProviderRequest = {}): Promise<NodeRelease[]> {
+    const url = `${this.baseUrl}/index.json`;
+    return this.indexes.get(url, (body) => parseNodeIndex(body, url), request);
+  }
+
+  async resolve(spec: VersionSpec, platform: Platform, request: ProviderRequest = {}): Promise<ResolvedToolchain> {
+    const target = nodeTarget(platform, this.archive);
+    const releases = await this.releases(request);
+    const release = selectVersion(spec, releases.filter((r) => r.files.includes(target.key)));
+    if (!release) {
+      const any = selectVersion(spec, releases);
+      const why = any ? `${any.upstreamVersion} has no build for ${target.name}` : 'no released version matches';
+      throw new QmError('ENOVERSION', `node "${spec.raw}": ${why}`, { found: spec.raw });
+    }
+    const file = `node-${release.upstreamVersion}-${target.name}.${target.archive}`;
+    const sumsUrl = `${this.baseUrl}/${release.upstreamVersion}/SHASUMS256.txt`;
+    // A release's checksums never change: keep them as long as the index itself.
+    const sums = await this.indexes.get(sumsUrl, (body) => parseShasums(body, sumsUrl), request);
+    const sha256 = sums.get(file);
+    if (!sha256) throw indexError(sumsUrl, `no checksum for ${file}`);
+    return {
+      ...this.layout(platform),
+      tool: 'node',
+      version: release.version,
+      upstreamVersion: release.upstreamVersion,
+      url: `${this.baseUrl}/${release.upstreamVersion}/${file}`,
+      sha256,
+      archive: target.archive,
+    };
+  }
+}
+
+export function parseNodeIndex(body: string, url: string): NodeRelease[] {
+  const data = parseJsonIndex(body, url);
+  if (!Array.isArray(data)) throw indexError(url, 'expected an array of releases');
+  const releases: NodeRelease[] = [];
+  for (const entry of data) {
+    if (!isRecord(entry) || typeof entry.version !== 'string') throw indexError(url, 'a release has no "version"');
+    const version = normalizeVersion('node', entry.version);
+    if (!version) continue;
+    releases.push({
+      tool: 'node',
+      version,
+      upstreamVersion: entry.version,
+      ...(typeof entry.date === 'string' ? { date: entry.date } : {}),
+      lts: typeof entry.lts === 'string' ? entry.lts : false,
+      prerelease: version.includes('-'),
+      files: Array.isArray(entry.files) ? entry.files.filter((f): f is string => typeof f === 'string') : [],
+    });
+  }
+  return releases;
+}
