@@ -1,0 +1,62 @@
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import type { ResolvedToolchain } from '../providers/types';
+
+/** Written last into a published toolchain: its presence is what "installed" means. */
+export interface Receipt {
+  tool: string;
+  version: string;
+  upstreamVersion: string;
+  platform: string;
+  url: string;
+  sha256: string;
+  size: number;
+  binDirs: string[];
+  executables: string[];
+  installedAt: string;
+}
+
+export const RECEIPT_FILE = '.qm-receipt.json';
+
+export function receiptPath(toolchainDir: string): string {
+  return path.join(toolchainDir, RECEIPT_FILE);
+}
+
+export async function readReceipt(toolchainDir: string): Promise<Receipt | undefined> {
+  try {
+    const receipt = JSON.parse(await fs.readFile(receiptPath(toolchainDir), 'utf8')) as Receipt;
+    return typeof receipt.sha256 === 'string' && Array.isArray(receipt.binDirs) ? receipt : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function receiptFor(toolchain: ResolvedToolchain, size: number): Receipt {
+  return {
+    tool: toolchain.tool,
+    version: toolchain.version,
+    upstreamVersion: toolchain.upstreamVersion,
+    platform: toolchain.platform,
+    url: toolchain.url,
+    sha256: toolchain.sha256,
+    size,
+    binDirs: toolchain.binDirs,
+    executables: toolchain.executables,
+    installedAt: new Date().toISOString(),
+  };
+}
+
+/** Atomic and durable: temp file, fsync, rename. */
+export async function writeReceipt(toolchainDir: string, receipt: Receipt): Promise<void> {
+  const target = receiptPath(toolchainDir);
+  const temp = `${target}.${randomBytes(6).toString('hex')}`;
+  const handle = await fs.open(temp, 'w');
+  try {
+    await handle.writeFile(`${JSON.stringify(receipt, null, 2)}\n`);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await fs.rename(temp, target);
+}

@@ -1,0 +1,64 @@
+import { DownloadManager } from './download-manager';
+import { Downloader } from './fetch/downloader';
+import { defaultHome, HomeLayout } from './home';
+import { Installer } from './install/installer';
+import { silentLogger, type Logger } from './log';
+import { IndexCache } from './providers/index-cache';
+import { createProviders, mirrorRules, mirrorsFromEnv, type ProviderSet } from './providers/registry';
+import type { ToolName } from './providers/types';
+
+export interface CoreOptions {
+  /** QM_HOME; default from the environment and platform. */
+  home?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Serve indexes from disk only and refuse downloads. */
+  offline?: boolean;
+  maxConcurrentDownloads?: number;
+  /** Per-tool mirror base URLs; QM_MIRROR_* from `env` fill the gaps. */
+  mirrors?: Partial<Record<ToolName, string>>;
+  proxy?: string;
+  allowInsecureHttp?: boolean;
+  indexTtlMs?: number;
+  logger?: Logger;
+}
+
+/** The core's parts, wired once per process (CLI run, extension host, coordinator). */
+export interface CoreServices {
+  layout: HomeLayout;
+  downloader: Downloader;
+  manager: DownloadManager;
+  indexes: IndexCache;
+  providers: ProviderSet;
+  installer: Installer;
+  close(): Promise<void>;
+}
+
+export function createCore(options: CoreOptions = {}): CoreServices {
+  const env = options.env ?? process.env;
+  const logger = options.logger ?? silentLogger;
+  const home = options.home ?? defaultHome(env);
+  const layout = new HomeLayout(home);
+  const downloader = new Downloader({
+    env,
+    logger,
+    mirrors: mirrorRules({ ...mirrorsFromEnv(env), ...options.mirrors }),
+    ...(options.proxy ? { proxy: options.proxy } : {}),
+    ...(options.allowInsecureHttp ? { allowInsecureHttp: true } : {}),
+  });
+  const manager = new DownloadManager({
+    home,
+    fetcher: downloader,
+    logger,
+    ...(options.maxConcurrentDownloads ? { maxConcurrent: options.maxConcurrentDownloads } : {}),
+  });
+  const indexes = new IndexCache({
+    dir: layout.indexesDir,
+    fetcher: downloader,
+    logger,
+    ...(options.offline ? { offline: true } : {}),
+    ...(options.indexTtlMs !== undefined ? { ttlMs: options.indexTtlMs } : {}),
+  });
+  const providers = createProviders(indexes);
+  const installer = new Installer(manager);
+  return { layout, downloader, manager, indexes, providers, installer, close: () => downloader.close() };
+}
