@@ -17,6 +17,10 @@ export type QmErrorCode =
   | 'ELOCKFILE'
   /** A provider's version index is malformed or lacks what it should list. */
   | 'EINDEX'
+  /** No qm.toml, .tool-versions, .nvmrc or .node-version here or in any parent directory. */
+  | 'ENOMANIFEST'
+  /** A declared toolchain is not installed (and installing was not asked for). */
+  | 'ENOTINSTALLED'
   /** A tool name that no provider knows. */
   | 'ENOTOOL'
   /** Connection refused, reset, DNS failure, TLS failure: the network did not answer. */

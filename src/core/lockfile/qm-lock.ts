@@ -133,7 +133,11 @@ export async function writeLockfile(file: string, lock: Lockfile): Promise<void>
  * Why the lockfile no longer matches the manifest for `platform`, or undefined when it does:
  * every declared tool has an entry with the same spec, and nothing else is locked.
  */
-export function lockMismatch(manifest: Manifest, lock: Lockfile, platform: string): string | undefined {
+export function lockMismatch(
+  manifest: Pick<Manifest, 'file' | 'artifacts'> & { tools: Array<{ name: string; spec: string }> },
+  lock: Lockfile,
+  platform: string,
+): string | undefined {
   for (const tool of manifest.tools) {
     const entry = lock.tools.find((t) => t.name === tool.name && t.platform === platform);
     if (!entry) return `${tool.name} is not locked for ${platform}`;

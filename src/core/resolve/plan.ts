@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { QmError } from '../errors';
 import { lockedToolFrom, lockMismatch, type Lockfile, type LockedTool } from '../lockfile/qm-lock';
-import type { ArtifactEntry, Manifest, ToolEntry } from '../manifest/types';
+import type { ArtifactEntry, ToolEntry } from '../manifest/types';
 import { platformId, type Platform } from '../platform';
 import { providerFor, toolchainFromLock, type ProviderSet } from '../providers/registry';
 import type { ResolvedToolchain } from '../providers/types';
@@ -37,6 +37,14 @@ export interface Plan {
   downloads: PlannedDownload[];
 }
 
+/** A manifest, or tools named on a command line (which have no source ranges). */
+export interface PlanSource {
+  file: string;
+  dir: string;
+  tools: Array<Pick<ToolEntry, 'name' | 'spec'>>;
+  artifacts: ArtifactEntry[];
+}
+
 export interface PlanOptions {
   providers: ProviderSet;
   platform: Platform;
@@ -48,10 +56,10 @@ export interface PlanOptions {
 }
 
 /** Resolves a manifest (or explicit tool@spec requests) into the unique artifacts to fetch. */
-export async function resolvePlan(manifest: Pick<Manifest, 'file' | 'dir' | 'tools' | 'artifacts'>, options: PlanOptions): Promise<Plan> {
+export async function resolvePlan(manifest: PlanSource, options: PlanOptions): Promise<Plan> {
   const platform = platformId(options.platform);
   if (options.locked) {
-    const why = lockMismatch(manifest as Manifest, options.locked, platform);
+    const why = lockMismatch(manifest, options.locked, platform);
     if (why) throw new QmError('ELOCKFILE', `qm.lock does not match ${path.basename(manifest.file)}: ${why}. Run "qm lock" to update it.`, { path: manifest.file });
   }
   const wanted = options.only ? manifest.tools.filter((t) => options.only!.includes(t.name)) : manifest.tools;

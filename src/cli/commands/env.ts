@@ -1,0 +1,35 @@
+import * as path from 'node:path';
+import { QmError } from '../../core/errors';
+import type { Command } from '../command';
+import { activeTools } from '../active';
+
+const SHELLS = ['bash', 'zsh', 'fish', 'powershell'] as const;
+type Shell = (typeof SHELLS)[number];
+
+function render(shell: Shell, dirs: string[]): string {
+  const joined = dirs.join(path.delimiter);
+  if (shell === 'fish') return `set -gx PATH ${dirs.map((d) => JSON.stringify(d)).join(' ')} $PATH\n`;
+  if (shell === 'powershell') return `$env:PATH = ${JSON.stringify(joined + path.delimiter)} + $env:PATH\n`;
+  return `export PATH=${JSON.stringify(joined)}${path.delimiter}"$PATH"\n`;
+}
+
+export const envCommand: Command = {
+  name: 'env',
+  summary: "Print the PATH for the project's installed toolchains (eval \"$(qm env)\")",
+  usage: 'qm env [--shell bash|zsh|fish|powershell]',
+  options: { shell: { type: 'string' } },
+  async run(context, args) {
+    const shell = (args.values.shell as string | undefined) ?? 'bash';
+    if (!(SHELLS as readonly string[]).includes(shell)) throw new QmError('EUSAGE', `--shell must be one of ${SHELLS.join(', ')}, not "${shell}"`);
+    const tools = await activeTools(context);
+    const dirs: string[] = [];
+    for (const tool of tools) {
+      // env runs from shell start-up files: it never downloads, it says what is missing.
+      if (tool.installed) dirs.push(...tool.installed.binPaths);
+      else context.streams.err.write(`qm: warning: ${tool.toolchain.tool} ${tool.toolchain.version} is not installed; run "qm install"\n`);
+    }
+    if (context.flags.json) context.json({ PATH: dirs, tools: tools.map((t) => ({ tool: t.toolchain.tool, version: t.toolchain.version, installed: Boolean(t.installed) })) });
+    else if (dirs.length > 0) context.write(render(shell as Shell, dirs));
+    return 0;
+  },
+};

@@ -1,0 +1,47 @@
+import { installPlan } from '../../core/install/install-plan';
+import type { Command } from '../command';
+import type { CliContext } from '../context';
+import { createProgressView } from '../progress';
+import { planRun, updateLock } from '../planning';
+
+function progressMode(context: CliContext): 'tty' | 'plain' | 'json' {
+  if (context.flags.json) return 'json';
+  return context.streams.err.isTTY && context.env.TERM !== 'dumb' ? 'tty' : 'plain';
+}
+
+export const installCommand: Command = {
+  name: 'install',
+  summary: 'Install the toolchains and artifacts the manifest declares, or the tools named',
+  usage: 'qm install [tool@version ...] [--locked]',
+  options: { locked: { type: 'boolean' } },
+  async run(context, args) {
+    const locked = args.values.locked === true;
+    const run = await planRun(context, args.positionals, { locked });
+    const view = createProgressView(context.streams.err, progressMode(context));
+    let result;
+    try {
+      result = await installPlan(run.plan, context.core, { signal: context.signal, onEvent: (event) => view.update(event) });
+    } finally {
+      view.done();
+    }
+    // Only a whole-manifest install pins what it resolved; a lockfile is never created implicitly.
+    const lockWritten = run.previousLock && args.positionals.length === 0 ? await updateLock(run) : undefined;
+    if (context.flags.json) {
+      context.json({
+        tools: result.tools.map((t) => ({ tool: t.tool, version: t.version, platform: t.platform, dir: t.dir, installed: t.installed })),
+        artifacts: result.artifacts,
+        lockfile: lockWritten ?? null,
+      });
+      return 0;
+    }
+    for (const tool of result.tools) {
+      context.write(`${tool.tool} ${tool.version}: ${tool.installed ? 'installed' : 'already installed'} in ${tool.dir}\n`);
+    }
+    for (const artifact of result.artifacts) {
+      context.write(`artifact ${artifact.name}: ${artifact.dest ? `${artifact.written ? 'written to' : 'up to date at'} ${artifact.dest}` : `cached at ${artifact.blob}`}\n`);
+    }
+    if (lockWritten) context.write(`updated ${lockWritten}\n`);
+    if (result.tools.length === 0 && result.artifacts.length === 0) context.write('nothing to install: the manifest declares no tools or artifacts\n');
+    return 0;
+  },
+};

@@ -1,0 +1,48 @@
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import { fsError } from '../../core/errors';
+import { installPlan } from '../../core/install/install-plan';
+import { findManifest, manifestKind } from '../../core/manifest/find';
+import { setToolSpec } from '../../core/manifest/edit';
+import { resolvePlan } from '../../core/resolve/plan';
+import { QmError } from '../../core/errors';
+import type { Command } from '../command';
+import { parseToolArg } from '../tool-args';
+
+export const useCommand: Command = {
+  name: 'use',
+  summary: 'Install a tool version and pin it in qm.toml (created here if there is none)',
+  usage: 'qm use tool@version [tool@version ...]',
+  options: {},
+  async run(context, args) {
+    if (args.positionals.length === 0) throw new QmError('EUSAGE', 'qm use needs at least one tool@version, e.g. qm use node@22');
+    const requests = args.positionals.map(parseToolArg);
+    const found = await findManifest(context.cwd);
+    // Only qm.toml is edited: .tool-versions and .nvmrc belong to other tools.
+    const file = found && manifestKind(found) === 'qm.toml' ? found : path.join(context.cwd, 'qm.toml');
+    const plan = await resolvePlan(
+      { file, dir: path.dirname(file), tools: requests, artifacts: [] },
+      { providers: context.core.providers, platform: context.platform, signal: context.signal },
+    );
+    // Install first: a manifest is never left pointing at something that failed to install.
+    const result = await installPlan(plan, context.core, { signal: context.signal });
+    let text = '';
+    try {
+      text = await fs.readFile(file, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw fsError(error, 'read', file);
+    }
+    for (const request of requests) text = setToolSpec(text, request.name, request.spec);
+    const temp = `${file}.qm-${process.pid}.tmp`;
+    try {
+      await fs.writeFile(temp, text);
+      await fs.rename(temp, file);
+    } catch (error) {
+      await fs.rm(temp, { force: true });
+      throw fsError(error, 'write', file);
+    }
+    if (context.flags.json) context.json({ manifest: file, tools: result.tools.map((t) => ({ tool: t.tool, version: t.version, dir: t.dir })) });
+    else for (const tool of result.tools) context.write(`${tool.tool} ${tool.version} pinned as "${requests.find((r) => r.name === tool.tool)?.spec}" in ${file}\n`);
+    return 0;
+  },
+};

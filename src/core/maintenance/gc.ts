@@ -1,0 +1,176 @@
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import type { InstalledToolchain } from '../install/installer';
+import { readLockfile, lockPathFor } from '../lockfile/qm-lock';
+import { loadManifest } from '../manifest/find';
+import type { Manifest } from '../manifest/types';
+import { selectVersion } from '../resolve/version-spec';
+import type { CoreServices } from '../services';
+import { listManifestUses } from '../state/usage';
+import { directorySize } from '../store/disk-usage';
+import { createTempPath, removeTemp } from '../store/temp-files';
+
+export interface GcOptions {
+  /** Manifests not used for this many days no longer keep anything. Default 30. */
+  maxAgeDays?: number;
+  /** Report what would go, remove nothing. */
+  dryRun?: boolean;
+  /** Blobs younger than this are never removed: an install may be about to unpack them. */
+  blobGraceMs?: number;
+  now?: number;
+}
+
+export interface GcItem {
+  kind: 'toolchain' | 'blob';
+  path: string;
+  bytes: number;
+  label: string;
+}
+
+export interface GcResult {
+  removed: GcItem[];
+  /** Held by a running install or download: left alone this time. */
+  busy: GcItem[];
+  keptToolchains: number;
+  keptBlobs: number;
+  manifests: string[];
+}
+
+/**
+ * Removes toolchains and blobs that no recently used manifest refers to. Everything removed is
+ * first locked with the same lock an install takes (never waiting: a busy one is skipped), then
+ * moved out of sight with one rename before it is deleted, so an install running now is never
+ * undercut and a reader never sees half a toolchain.
+ */
+export async function collectGarbage(core: Pick<CoreServices, 'installer' | 'manager' | 'layout'>, options: GcOptions = {}): Promise<GcResult> {
+  const now = options.now ?? Date.now();
+  const maxAgeMs = (options.maxAgeDays ?? 30) * 24 * 60 * 60 * 1000;
+  const manifests = await liveManifests(core, now - maxAgeMs);
+  const installed = await core.installer.list();
+  const keepToolchain = (toolchain: InstalledToolchain): boolean => manifests.some((m) => refersTo(m, toolchain));
+  const keptDigests = new Set<string>();
+  for (const { manifest, lockedDigests } of manifests) {
+    for (const artifact of manifest.artifacts) keptDigests.add(artifact.sha256);
+    for (const digest of lockedDigests) keptDigests.add(digest);
+  }
+  const result: GcResult = { removed: [], busy: [], keptToolchains: 0, keptBlobs: 0, manifests: manifests.map((m) => m.manifest.file) };
+
+  for (const toolchain of installed) {
+    if (keepToolchain(toolchain)) {
+      result.keptToolchains++;
+      keptDigests.add(toolchain.receipt.sha256);
+      continue;
+    }
+    const item: GcItem = { kind: 'toolchain', path: toolchain.dir, bytes: await directorySize(toolchain.dir), label: `${toolchain.tool} ${toolchain.version} (${toolchain.platform})` };
+    const key = `toolchain-${toolchain.tool}-${toolchain.version}-${toolchain.platform}`;
+    await removeUnderLock(core, key, item, result, options.dryRun, () => moveAsideAndDelete(core, toolchain.dir));
+  }
+
+  const grace = options.blobGraceMs ?? 60 * 60 * 1000;
+  // An install in progress may be about to open a blob it fetched earlier, under its toolchain
+  // lock rather than the blob's: while any install runs, blobs are only reported busy.
+  const installing = (await core.manager.locks.list()).some((l) => l.key.startsWith('toolchain-') && l.liveness !== 'dead');
+  for (const blob of await listBlobs(core.layout.blobsDir)) {
+    if (keptDigests.has(blob.sha256)) {
+      result.keptBlobs++;
+      continue;
+    }
+    if (now - blob.mtimeMs < grace) {
+      result.keptBlobs++;
+      continue;
+    }
+    const item: GcItem = { kind: 'blob', path: blob.path, bytes: blob.size, label: `blob ${blob.sha256.slice(0, 12)}` };
+    if (installing && !options.dryRun) {
+      result.busy.push(item);
+      continue;
+    }
+    await removeUnderLock(core, `blob-${blob.sha256}`, item, result, options.dryRun, () => fs.rm(blob.path, { force: true }));
+  }
+  return result;
+}
+
+interface LiveManifest {
+  manifest: Manifest;
+  lockedDigests: string[];
+  lockedVersions: Map<string, string[]>;
+}
+
+async function liveManifests(core: Pick<CoreServices, 'layout'>, since: number): Promise<LiveManifest[]> {
+  const live: LiveManifest[] = [];
+  for (const use of await listManifestUses(core.layout)) {
+    if (Date.parse(use.lastUsed) < since) continue;
+    let manifest: Manifest;
+    try {
+      manifest = await loadManifest(use.file);
+    } catch {
+      continue; // Deleted or unreadable: it refers to nothing any more.
+    }
+    const lock = await readLockfile(lockPathFor(manifest)).catch(() => undefined);
+    const lockedVersions = new Map<string, string[]>();
+    for (const tool of lock?.tools ?? []) lockedVersions.set(tool.name, [...(lockedVersions.get(tool.name) ?? []), tool.version]);
+    live.push({ manifest, lockedDigests: [...(lock?.tools ?? []), ...(lock?.artifacts ?? [])].map((e) => e.sha256), lockedVersions });
+  }
+  return live;
+}
+
+/**
+ * Whether a manifest may use this toolchain: its spec accepts the version, or qm.lock pins it.
+ * Specs a receipt cannot answer alone ("lts", "latest") keep every version of the tool.
+ */
+function refersTo(live: LiveManifest, toolchain: InstalledToolchain): boolean {
+  if (live.lockedVersions.get(toolchain.tool)?.includes(toolchain.version)) return true;
+  return live.manifest.tools.some((entry) => {
+    if (entry.name !== toolchain.tool) return false;
+    const spec = entry.spec.trim().toLowerCase();
+    if (spec.startsWith('lts') || ['latest', 'node', 'current'].includes(spec)) return true;
+    try {
+      return selectVersion(entry.spec, [{ version: toolchain.version }]) !== undefined;
+    } catch {
+      return true; // An unreadable spec keeps everything it might mean.
+    }
+  });
+}
+
+async function removeUnderLock(
+  core: Pick<CoreServices, 'manager'>,
+  key: string,
+  item: GcItem,
+  result: GcResult,
+  dryRun: boolean | undefined,
+  remove: () => Promise<void>,
+): Promise<void> {
+  if (dryRun) {
+    result.removed.push(item);
+    return;
+  }
+  const lock = await core.manager.locks.tryAcquire(key, 'qm gc');
+  if (!lock) {
+    result.busy.push(item);
+    return;
+  }
+  try {
+    await remove();
+    result.removed.push(item);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function moveAsideAndDelete(core: Pick<CoreServices, 'layout'>, dir: string): Promise<void> {
+  const aside = await createTempPath(core.layout.tmpDir, 'dir');
+  await fs.rename(dir, aside);
+  await removeTemp(aside);
+}
+
+async function listBlobs(dir: string): Promise<Array<{ sha256: string; path: string; size: number; mtimeMs: number }>> {
+  const blobs = [];
+  for (const shard of await fs.readdir(dir).catch(() => [] as string[])) {
+    for (const name of await fs.readdir(path.join(dir, shard)).catch(() => [] as string[])) {
+      if (!/^[0-9a-f]{64}$/.test(name)) continue;
+      const file = path.join(dir, shard, name);
+      const stat = await fs.stat(file).catch(() => undefined);
+      if (stat?.isFile()) blobs.push({ sha256: name, path: file, size: stat.size, mtimeMs: stat.mtimeMs });
+    }
+  }
+  return blobs;
+}
