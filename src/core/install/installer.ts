@@ -2,7 +2,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { extractArchiveFile } from '../archive';
 import type { DownloadManager, DownloadProgress } from '../download-manager';
-import { QmError, fsError } from '../errors';
+import { QmError, fsError, isQmError } from '../errors';
 import { SingleFlight, type FlightContext } from '../flight/single-flight';
 import type { HomeLayout } from '../home';
 import type { ResolvedToolchain } from '../providers/types';
@@ -114,8 +114,14 @@ export class Installer {
       report('extracting');
       const staging = await createTempPath(this.layout.tmpDir, 'dir');
       try {
-        await extractArchiveFile(blob.path, toolchain.archive, staging, { stripComponents: toolchain.stripComponents, signal });
-        await checkTree(staging, toolchain);
+        try {
+          await extractArchiveFile(blob.path, toolchain.archive, staging, { stripComponents: toolchain.stripComponents, signal });
+          await checkTree(staging, toolchain);
+        } catch (error) {
+          // A verified but unsafe or unusable archive will never install: do not keep it.
+          if (isQmError(error, 'EARCHIVE')) await fs.rm(blob.path, { force: true });
+          throw error;
+        }
         report('publishing');
         const dir = this.dirFor(toolchain);
         await this.clearLeftover(dir);
