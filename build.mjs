@@ -16,6 +16,8 @@ const options = {
   target: 'node20',
   format: 'cjs',
   sourcemap: true,
+  minify: true,
+  keepNames: true,
   external: ['vscode'],
   logLevel: 'info',
 };

@@ -1,5 +1,5 @@
 import { QmError } from './errors';
-import type { FileDownloadRequest, FileDownloadResult } from './fetch/types';
+import type { ByteTee, FileDownloadRequest, FileDownloadResult } from './fetch/types';
 import { RateMeter } from './fetch/rate-meter';
 import { SingleFlight, type FlightContext } from './flight/single-flight';
 import { Semaphore } from './flight/semaphore';
@@ -35,6 +35,11 @@ export interface BlobRequest {
   size?: number;
   signal?: AbortSignal;
   onProgress?: (progress: DownloadProgress) => void;
+  /**
+   * Fed the body as it downloads, when this request is the one that downloads it (not when it
+   * joins another caller's download or the blob is already stored).
+   */
+  tee?: ByteTee;
 }
 
 export interface FetchedBlob extends StoredBlob {
@@ -143,11 +148,14 @@ export class DownloadManager {
     for (let attempt = 1; ; attempt++) {
       const temp = await this.store.tempPath();
       const meter = new RateMeter();
+      // A second attempt starts from byte zero: whatever the tee has seen is void.
+      if (attempt > 1) await request.tee?.restart();
       try {
         const result = await this.fetcher.downloadToFile({
           url,
           dest: temp,
           signal: context.signal,
+          ...(request.tee ? { tee: request.tee } : {}),
           ...(size !== undefined ? { expectedSize: size } : {}),
           onProgress: ({ received, total }) =>
             context.emit({ sha256, url, state: 'downloading', received, total, bytesPerSecond: meter.update(received) }),

@@ -9,6 +9,7 @@ import type { ResolvedToolchain } from '../providers/types';
 import type { LockOwner } from '../store/locks';
 import { createTempPath, removeTemp } from '../store/temp-files';
 import { readReceipt, receiptFor, writeReceipt, type Receipt } from './receipt';
+import { StreamingExtraction } from './streaming-extraction';
 
 export type InstallPhase = 'waiting' | 'downloading' | 'extracting' | 'publishing' | 'done';
 
@@ -104,18 +105,27 @@ export class Installer {
       // Another process may have finished while we waited.
       const published = await this.find(toolchain);
       if (published) return this.finish(published, report);
-      const blob = await this.manager.fetchBlob({
-        url: toolchain.url,
-        sha256: toolchain.sha256,
-        ...(toolchain.size !== undefined ? { size: toolchain.size } : {}),
-        signal,
-        onProgress: (download) => report('downloading', { download }),
-      });
-      report('extracting');
       const staging = await createTempPath(this.layout.tmpDir, 'dir');
+      // tar archives unpack while they download; zip needs the whole file first.
+      const streaming = toolchain.archive === 'zip' ? undefined : new StreamingExtraction(toolchain.archive, staging, toolchain.stripComponents);
       try {
+        const blob = await this.manager.fetchBlob({
+          url: toolchain.url,
+          sha256: toolchain.sha256,
+          ...(toolchain.size !== undefined ? { size: toolchain.size } : {}),
+          signal,
+          onProgress: (download) => report('downloading', { download }),
+          ...(streaming ? { tee: streaming.tee } : {}),
+        });
+        report('extracting');
         try {
-          await extractArchiveFile(blob.path, toolchain.archive, staging, { stripComponents: toolchain.stripComponents, signal });
+          if (streaming?.sawWhole(blob.size)) {
+            await streaming.finish();
+          } else {
+            await streaming?.stop();
+            await fs.rm(staging, { recursive: true, force: true });
+            await extractArchiveFile(blob.path, toolchain.archive, staging, { stripComponents: toolchain.stripComponents, signal });
+          }
           await checkTree(staging, toolchain);
         } catch (error) {
           // A verified but unsafe or unusable archive will never install: do not keep it.
@@ -130,6 +140,7 @@ export class Installer {
         await writeReceipt(dir, receipt);
         return this.finish(installedFrom(dir, receipt, true), report);
       } finally {
+        await streaming?.stop();
         await removeTemp(staging);
       }
     } finally {

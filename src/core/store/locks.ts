@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { watch, type FSWatcher } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -50,6 +51,52 @@ export interface AcquireOptions<T> {
 
 export type AcquireResult<T> = { lock: HeldLock; shortcut?: undefined } | { lock?: undefined; shortcut: T };
 
+/** Resolves waits early when a watched name in a directory changes; a plain timer otherwise. */
+class ChangeSignal {
+  private watcher: FSWatcher | undefined;
+  private pending: (() => void) | undefined;
+  private changed = false;
+
+  constructor(dir: string, name: string) {
+    try {
+      this.watcher = watch(dir, { persistent: false }, (_event, file) => {
+        if (file !== null && file !== name) return;
+        this.changed = true;
+        this.pending?.();
+      });
+      this.watcher.on('error', () => this.close());
+    } catch {
+      this.watcher = undefined; // No watching here: polling alone.
+    }
+  }
+
+  /** Waits up to `ms`, or until the watched name changes (a change since the last wait counts). */
+  async next(ms: number, signal: AbortSignal | undefined): Promise<void> {
+    if (this.changed) {
+      this.changed = false;
+      return;
+    }
+    const controller = new AbortController();
+    const onAbort = (): void => controller.abort(signal?.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    this.pending = () => controller.abort('changed');
+    try {
+      await delay(ms, undefined, { signal: controller.signal });
+    } catch (error) {
+      if (signal?.aborted) throw error;
+    } finally {
+      this.pending = undefined;
+      this.changed = false;
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  close(): void {
+    this.watcher?.close();
+    this.watcher = undefined;
+  }
+}
+
 /** proper-lockfile's floor for `stale`; used once the holder is known to be dead. */
 const MIN_STALE_MS = 2_000;
 const MAX_POLL_MS = 500;
@@ -72,6 +119,18 @@ export class LockManager {
 
   /** Takes the lock, or waits for it (polling with backoff) until it is free or `shortcut` yields. */
   async acquire<T>(key: string, options: AcquireOptions<T>): Promise<AcquireResult<T>> {
+    await this.ensureDir();
+    // A release removes the lock directory: wake at once rather than at the next poll. Polling
+    // stays as the fallback where no change events arrive (network filesystems).
+    const wake = new ChangeSignal(this.dir, `${key}.lock`);
+    try {
+      return await this.acquireLoop(key, options, wake);
+    } finally {
+      wake.close();
+    }
+  }
+
+  private async acquireLoop<T>(key: string, options: AcquireOptions<T>, wake: ChangeSignal): Promise<AcquireResult<T>> {
     let pollMs = 25;
     let lastOwner: string | undefined;
     for (;;) {
@@ -87,7 +146,7 @@ export class LockManager {
         options.onWait?.(owner);
       }
       try {
-        await delay(pollMs * (0.5 + Math.random()), undefined, { signal: options.signal });
+        await wake.next(pollMs * (0.5 + Math.random()), options.signal);
       } catch {
         throw cancelledError(options.signal, `Waiting for lock ${key}`);
       }

@@ -1,0 +1,76 @@
+import { once } from 'node:events';
+import * as fs from 'node:fs/promises';
+import { PassThrough } from 'node:stream';
+import { extractTarStream } from '../archive';
+import type { ByteTee } from '../fetch/types';
+
+/**
+ * Unpacks a tar archive while it downloads: the download manager feeds `tee` exactly the bytes
+ * it hashes, so when the digest checks out, the staging tree came from verified bytes and only
+ * the publish remains. A restart of the download empties the staging directory and starts over.
+ * Nothing here is published: a digest mismatch just throws the staging tree away.
+ */
+export class StreamingExtraction {
+  private input!: PassThrough;
+  private controller!: AbortController;
+  private extraction!: Promise<void>;
+  private failure: unknown;
+  private received = 0;
+
+  constructor(
+    private readonly kind: 'tar.gz' | 'tar.xz',
+    private readonly staging: string,
+    private readonly stripComponents: number,
+  ) {
+    this.start();
+  }
+
+  readonly tee: ByteTee = {
+    write: async (chunk) => {
+      // After a failure the rest is discarded; the failure is reported once the digest is known.
+      if (this.failure !== undefined) return;
+      this.received += chunk.length;
+      if (!this.input.write(chunk)) await Promise.race([once(this.input, 'drain'), this.extraction]);
+    },
+    restart: async () => {
+      await this.stop();
+      await fs.rm(this.staging, { recursive: true, force: true });
+      this.start();
+    },
+  };
+
+  /** Whether the tee saw the whole of a blob of `size` bytes (it does not when another caller drove the download). */
+  sawWhole(size: number): boolean {
+    return this.received === size;
+  }
+
+  /** Ends the input and waits for the last entries to be written; rethrows an extraction failure. */
+  async finish(): Promise<void> {
+    this.input.end();
+    await this.extraction;
+    if (this.failure !== undefined) throw this.failure;
+  }
+
+  /** Stops extracting and waits until nothing writes into the staging directory any more. */
+  async stop(): Promise<void> {
+    this.controller.abort();
+    this.input.destroy();
+    await this.extraction;
+  }
+
+  private start(): void {
+    this.failure = undefined;
+    this.received = 0;
+    this.input = new PassThrough({ highWaterMark: 1024 * 1024 });
+    this.controller = new AbortController();
+    this.extraction = extractTarStream(this.input, this.kind, this.staging, {
+      stripComponents: this.stripComponents,
+      signal: this.controller.signal,
+    }).then(
+      () => undefined,
+      (error: unknown) => {
+        if (!this.controller.signal.aborted) this.failure = error;
+      },
+    );
+  }
+}
