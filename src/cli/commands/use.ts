@@ -7,6 +7,7 @@ import { setToolSpec } from '../../core/manifest/edit';
 import { resolvePlan } from '../../core/resolve/plan';
 import { QmError } from '../../core/errors';
 import type { Command } from '../command';
+import { planRun, updateLock } from '../planning';
 import { parseToolArg } from '../tool-args';
 
 export const useCommand: Command = {
@@ -41,7 +42,11 @@ export const useCommand: Command = {
       await fs.rm(temp, { force: true });
       throw fsError(error, 'write', file);
     }
-    if (context.flags.json) context.json({ manifest: file, tools: result.tools.map((t) => ({ tool: t.tool, version: t.version, dir: t.dir })) });
+    // An existing qm.lock follows the manifest; none is created implicitly.
+    const run = await planRun(context, []);
+    const lockWritten = run.previousLock ? await updateLock(run) : undefined;
+    if (lockWritten && !context.flags.json) context.write(`updated ${lockWritten}\n`);
+    if (context.flags.json) context.json({ manifest: file, lockfile: lockWritten ?? null, tools: result.tools.map((t) => ({ tool: t.tool, version: t.version, dir: t.dir })) });
     else for (const tool of result.tools) context.write(`${tool.tool} ${tool.version} pinned as "${requests.find((r) => r.name === tool.tool)?.spec}" in ${file}\n`);
     return 0;
   },
