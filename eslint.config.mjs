@@ -24,6 +24,7 @@ export default tseslint.config(
       '@typescript-eslint/no-misused-promises': 'error',
       // Rejections pass on whatever a callee threw; it is typed unknown, as it should be.
       '@typescript-eslint/prefer-promise-reject-errors': ['error', { allowThrowingUnknown: true }],
+      '@typescript-eslint/only-throw-error': ['error', { allowThrowingUnknown: true }],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-console': 'off',
     },

@@ -4,6 +4,7 @@ import { QM_VERSION } from '../core/version';
 import type { Command, ParsedArgs } from './command';
 import { envCommand } from './commands/env';
 import { execCommand } from './commands/exec';
+import { coordinatorCommand } from './commands/coordinator';
 import { gcCommand } from './commands/gc';
 import { doctorCommand } from './commands/doctor';
 import { installCommand } from './commands/install';
@@ -14,7 +15,7 @@ import { whichCommand } from './commands/which';
 import { CliContext, type CliStreams } from './context';
 import { EXIT_OK, exitCodeFor } from './exit-codes';
 
-const COMMANDS: Command[] = [installCommand, listCommand, useCommand, whichCommand, execCommand, envCommand, lockCommand, gcCommand, doctorCommand];
+const COMMANDS: Command[] = [installCommand, listCommand, useCommand, whichCommand, execCommand, envCommand, lockCommand, gcCommand, doctorCommand, coordinatorCommand];
 
 const GLOBAL_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
@@ -122,6 +123,7 @@ if (require.main === module) {
     controller.abort(new QmError('ECANCELLED', 'Interrupted'));
     process.once('SIGINT', () => process.exit(130));
   });
+  process.once('SIGTERM', () => controller.abort(new QmError('ECANCELLED', 'Terminated')));
   void main(process.argv.slice(2), undefined, undefined, controller.signal).then((code) => {
     process.exitCode = code;
   });

@@ -1,62 +1,85 @@
 import type { PlanEvent } from '../core/install/install-plan';
-import type { LockOwner } from '../core/store/locks';
+import type { JobProgress } from '../shared/protocol';
 import { formatBytes, formatDuration, progressBar } from './format';
 
-interface Row {
+/** One line of progress, whether the work runs here or in the coordinator. */
+export interface ProgressRow {
   label: string;
-  text: string;
+  phase: string;
+  received: number;
+  total: number | undefined;
+  bytesPerSecond: number;
+  waitingFor?: { pid: number; host: string; purpose: string; since?: string };
+}
+
+export function rowFromPlanEvent(event: PlanEvent): ProgressRow {
+  if (event.kind === 'artifact') {
+    const p = event.progress;
+    return { label: `artifact ${event.name}`, phase: p.state, received: p.received, total: p.total, bytesPerSecond: p.bytesPerSecond, ...(p.waitingFor ? { waitingFor: p.waitingFor } : {}) };
+  }
+  const { progress } = event;
+  const download = progress.download;
+  const owner = progress.waitingFor ?? download?.waitingFor;
+  const waiting = progress.phase === 'waiting' || download?.state === 'waiting';
+  return {
+    label: `${event.name} ${event.version}`,
+    phase: waiting && progress.phase !== 'done' ? 'waiting' : progress.phase,
+    received: download?.received ?? 0,
+    total: download?.total,
+    bytesPerSecond: download?.bytesPerSecond ?? 0,
+    ...(owner ? { waitingFor: owner } : {}),
+  };
+}
+
+export function rowFromJob(progress: JobProgress): ProgressRow {
+  return {
+    label: `${progress.tool} ${progress.version}`,
+    phase: progress.phase,
+    received: progress.received,
+    total: progress.total,
+    bytesPerSecond: progress.bytesPerSecond,
+    ...(progress.waitingFor ? { waitingFor: progress.waitingFor } : {}),
+  };
 }
 
 /** How `qm install` shows its work: bars on a TTY, a line per change otherwise, JSON for scripts. */
 export interface ProgressView {
-  update(event: PlanEvent): void;
+  update(row: ProgressRow): void;
   done(): void;
 }
 
-export function createProgressView(stream: NodeJS.WriteStream | NodeJS.WritableStream, mode: 'tty' | 'plain' | 'json'): ProgressView {
+export function createProgressView(stream: NodeJS.WritableStream & { columns?: number }, mode: 'tty' | 'plain' | 'json'): ProgressView {
   if (mode === 'json') return new JsonView(stream);
-  if (mode === 'tty') return new TtyView(stream as NodeJS.WriteStream);
+  if (mode === 'tty') return new TtyView(stream);
   return new PlainView(stream);
 }
 
-function labelOf(event: PlanEvent): string {
-  return event.kind === 'tool' ? `${event.name} ${event.version}` : `artifact ${event.name}`;
+function waitingText(owner: ProgressRow['waitingFor']): string {
+  return owner ? `waiting for pid ${owner.pid} on ${owner.host} (${owner.purpose}${owner.since ? `, since ${owner.since}` : ''})` : 'waiting for another process';
 }
 
-function waitingText(owner: LockOwner | undefined): string {
-  return owner ? `waiting for pid ${owner.pid} on ${owner.host} (${owner.purpose}, since ${owner.since})` : 'waiting for another process';
-}
-
-/** The state of one entry as words and, while bytes flow, a bar with rate and ETA. */
-function describe(event: PlanEvent, width: number): string {
-  const download = event.kind === 'tool' ? event.progress.download : event.progress;
-  const phase = event.kind === 'tool' ? event.progress.phase : event.progress.state;
-  if (phase === 'waiting') {
-    const owner = event.kind === 'tool' ? (event.progress.waitingFor ?? download?.waitingFor) : event.progress.waitingFor;
-    return waitingText(owner);
-  }
-  if (download && download.state === 'waiting') return waitingText(download.waitingFor);
-  if (download && download.state === 'downloading') {
-    const total = download.total;
-    const rate = download.bytesPerSecond;
-    const eta = total !== undefined && rate > 0 ? formatDuration((total - download.received) / rate) : '--';
-    const amount = total !== undefined ? `${formatBytes(download.received)}/${formatBytes(total)}` : formatBytes(download.received);
-    const bar = total ? `${progressBar(download.received / total, width)} ` : '';
+/** The state of one entry in words and, while bytes flow, a bar with rate and ETA. */
+function describe(row: ProgressRow, width: number): string {
+  if (row.phase === 'waiting') return waitingText(row.waitingFor);
+  if (row.phase === 'downloading') {
+    const { total, bytesPerSecond: rate, received } = row;
+    const eta = total !== undefined && rate > 0 ? formatDuration((total - received) / rate) : '--';
+    const amount = total !== undefined ? `${formatBytes(received)}/${formatBytes(total)}` : formatBytes(received);
+    const bar = total && width > 0 ? `${progressBar(received / total, width)} ` : '';
     return `${bar}${amount}  ${formatBytes(rate)}/s  ETA ${eta}`;
   }
-  return phase === 'done' ? 'done' : phase;
+  return row.phase;
 }
 
 class TtyView implements ProgressView {
-  private readonly rows = new Map<string, Row>();
+  private readonly rows = new Map<string, ProgressRow>();
   private drawn = 0;
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly stream: NodeJS.WriteStream) {}
+  constructor(private readonly stream: NodeJS.WritableStream & { columns?: number }) {}
 
-  update(event: PlanEvent): void {
-    const label = labelOf(event);
-    this.rows.set(label, { label, text: describe(event, 24) });
+  update(row: ProgressRow): void {
+    this.rows.set(row.label, row);
     // Redraw at most ten times a second, however fast events come.
     this.timer ??= setTimeout(() => {
       this.timer = undefined;
@@ -67,13 +90,13 @@ class TtyView implements ProgressView {
   done(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    this.draw();
+    if (this.rows.size > 0) this.draw();
   }
 
   private draw(): void {
     const width = Math.max(...[...this.rows.keys()].map((k) => k.length), 8);
     const columns = this.stream.columns || 100;
-    const lines = [...this.rows.values()].map((row) => `${row.label.padEnd(width)}  ${row.text}`.slice(0, columns - 1));
+    const lines = [...this.rows.values()].map((row) => `${row.label.padEnd(width)}  ${describe(row, 24)}`.slice(0, columns - 1));
     const up = this.drawn > 0 ? `\x1b[${this.drawn}A` : '';
     this.stream.write(`${up}${lines.map((line) => `\r\x1b[2K${line}`).join('\n')}\n`);
     this.drawn = lines.length;
@@ -85,14 +108,12 @@ class PlainView implements ProgressView {
 
   constructor(private readonly stream: NodeJS.WritableStream) {}
 
-  update(event: PlanEvent): void {
-    const label = labelOf(event);
-    const phase = event.kind === 'tool' ? event.progress.phase : event.progress.state;
+  update(row: ProgressRow): void {
     // One line per change of phase (and per new holder while waiting), not per chunk.
-    const text = phase === 'downloading' ? 'downloading' : describe(event, 0);
-    if (this.last.get(label) === text) return;
-    this.last.set(label, text);
-    this.stream.write(`${label}: ${text}\n`);
+    const text = row.phase === 'downloading' ? 'downloading' : describe(row, 0);
+    if (this.last.get(row.label) === text) return;
+    this.last.set(row.label, text);
+    this.stream.write(`${row.label}: ${text}\n`);
   }
 
   done(): void {
@@ -105,12 +126,10 @@ class JsonView implements ProgressView {
 
   constructor(private readonly stream: NodeJS.WritableStream) {}
 
-  update(event: PlanEvent): void {
-    const label = labelOf(event);
-    const phase = event.kind === 'tool' ? event.progress.phase : event.progress.state;
-    if (phase === 'downloading' && this.last.get(label) === phase) return;
-    this.last.set(label, phase);
-    this.stream.write(`${JSON.stringify({ type: 'progress', ...event })}\n`);
+  update(row: ProgressRow): void {
+    if (row.phase === 'downloading' && this.last.get(row.label) === row.phase) return;
+    this.last.set(row.label, row.phase);
+    this.stream.write(`${JSON.stringify({ type: 'progress', progress: row })}\n`);
   }
 
   done(): void {

@@ -41,6 +41,10 @@ export type QmErrorCode =
   | 'EIO'
   /** An archive entry would escape its target or is otherwise unsafe. */
   | 'EARCHIVE'
+  /** The coordinator's endpoint is unusable or not safe to trust (owner, permissions, a stranger listening). */
+  | 'EENDPOINT'
+  /** The coordinator went away while it worked for us. */
+  | 'ECOORDINATOR'
   /** Bad command-line usage or bad input values. */
   | 'EUSAGE';
 

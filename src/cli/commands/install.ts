@@ -1,12 +1,22 @@
-import { installPlan } from '../../core/install/install-plan';
+import { installPlan, type PlanResult } from '../../core/install/install-plan';
 import type { Command } from '../command';
 import type { CliContext } from '../context';
-import { createProgressView } from '../progress';
-import { planRun, updateLock } from '../planning';
+import { connectCoordinator, installThroughCoordinator } from '../coordinated';
+import { createProgressView, rowFromPlanEvent, type ProgressView } from '../progress';
+import { planRun, updateLock, type PlannedRun } from '../planning';
 
 function progressMode(context: CliContext): 'tty' | 'plain' | 'json' {
   if (context.flags.json) return 'json';
   return context.streams.err.isTTY && context.env.TERM !== 'dumb' ? 'tty' : 'plain';
+}
+
+/** Toolchains through the coordinator when one serves this QM_HOME, the rest (and any fallback) here. */
+async function install(context: CliContext, run: PlannedRun, view: ProgressView, label: string): Promise<PlanResult & { coordinated: boolean }> {
+  const client = run.plan.tools.length > 0 ? await connectCoordinator(context) : undefined;
+  const viaCoordinator = client ? await installThroughCoordinator(context, client, run.plan.tools, view, label) : undefined;
+  const local = viaCoordinator ? { ...run.plan, tools: [] } : run.plan;
+  const result = await installPlan(local, context.core, { signal: context.signal, onEvent: (event) => view.update(rowFromPlanEvent(event)) });
+  return { tools: viaCoordinator ?? result.tools, artifacts: result.artifacts, coordinated: viaCoordinator !== undefined };
 }
 
 export const installCommand: Command = {
@@ -20,7 +30,7 @@ export const installCommand: Command = {
     const view = createProgressView(context.streams.err, progressMode(context));
     let result;
     try {
-      result = await installPlan(run.plan, context.core, { signal: context.signal, onEvent: (event) => view.update(event) });
+      result = await install(context, run, view, ['qm install', ...args.positionals].join(' '));
     } finally {
       view.done();
     }
@@ -31,6 +41,7 @@ export const installCommand: Command = {
         tools: result.tools.map((t) => ({ tool: t.tool, version: t.version, platform: t.platform, dir: t.dir, installed: t.installed })),
         artifacts: result.artifacts,
         lockfile: lockWritten ?? null,
+        coordinator: result.coordinated,
       });
       return 0;
     }

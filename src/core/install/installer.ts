@@ -53,12 +53,12 @@ export class Installer {
     this.layout = manager.layout;
   }
 
-  dirFor(toolchain: Pick<ResolvedToolchain, 'tool' | 'version' | 'platform'>): string {
+  dirFor(toolchain: { tool: string; version: string; platform: string }): string {
     return this.layout.toolchainDir(toolchain.tool, toolchain.version, toolchain.platform);
   }
 
   /** The installed toolchain, or undefined; a tree without a receipt does not count. */
-  async find(toolchain: Pick<ResolvedToolchain, 'tool' | 'version' | 'platform'>): Promise<InstalledToolchain | undefined> {
+  async find(toolchain: { tool: string; version: string; platform: string }): Promise<InstalledToolchain | undefined> {
     const dir = this.dirFor(toolchain);
     const receipt = await readReceipt(dir);
     return receipt && installedFrom(dir, receipt, false);

@@ -14,7 +14,8 @@ export class StreamingExtraction {
   private input!: PassThrough;
   private controller!: AbortController;
   private extraction!: Promise<void>;
-  private failure: unknown;
+  /** Wrapped, so that an extraction failing with `undefined` still counts as failed. */
+  private failure: { error: unknown } | undefined;
   private received = 0;
 
   constructor(
@@ -48,7 +49,7 @@ export class StreamingExtraction {
   async finish(): Promise<void> {
     this.input.end();
     await this.extraction;
-    if (this.failure !== undefined) throw this.failure;
+    if (this.failure) throw this.failure.error;
   }
 
   /** Stops extracting and waits until nothing writes into the staging directory any more. */
@@ -69,7 +70,7 @@ export class StreamingExtraction {
     }).then(
       () => undefined,
       (error: unknown) => {
-        if (!this.controller.signal.aborted) this.failure = error;
+        if (!this.controller.signal.aborted) this.failure = { error };
       },
     );
   }

@@ -1,0 +1,71 @@
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { QmError } from '../errors';
+
+/** sun_path is 108 bytes on Linux and 104 on macOS, terminator included: stay well under. */
+const MAX_SOCKET_PATH = 100;
+
+function homeHash(home: string): string {
+  return createHash('sha256').update(path.resolve(home)).digest('hex').slice(0, 16);
+}
+
+/**
+ * Where the coordinator for a QM_HOME listens: `QM_HOME/run/coordinator.sock`, or when that is
+ * too long for a Unix socket, a name hashed from QM_HOME in a private directory under the temp
+ * dir; on Windows a named pipe named by the same hash. Every process sharing QM_HOME computes
+ * the same endpoint, so they all find one coordinator.
+ */
+export function endpointFor(home: string, platform: NodeJS.Platform = process.platform): string {
+  if (platform === 'win32') return `\\\\.\\pipe\\quartermaster-${homeHash(home)}`;
+  const preferred = path.join(path.resolve(home), 'run', 'coordinator.sock');
+  if (Buffer.byteLength(preferred) <= MAX_SOCKET_PATH) return preferred;
+  const uid = process.getuid?.() ?? 0;
+  return path.join(os.tmpdir(), `qm-${uid}`, `${homeHash(home)}.sock`);
+}
+
+export function isPipe(endpoint: string): boolean {
+  return endpoint.startsWith('\\\\.\\pipe\\');
+}
+
+/**
+ * Creates the endpoint's directory 0700 and refuses one that is not ours alone: another user
+ * who can write there could plant a socket and answer in our coordinator's name.
+ */
+export async function prepareEndpointDir(endpoint: string): Promise<void> {
+  if (isPipe(endpoint)) return;
+  const dir = path.dirname(endpoint);
+  await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+  const stat = await fs.lstat(dir);
+  const uid = process.getuid?.();
+  if (!stat.isDirectory()) throw new QmError('EENDPOINT', `${dir} should be a directory for the coordinator's socket, but is not`, { path: dir });
+  if (uid !== undefined && stat.uid !== uid) {
+    throw new QmError('EENDPOINT', `${dir} belongs to uid ${stat.uid}, not to you (uid ${uid}): refusing to use a coordinator socket there`, { path: dir });
+  }
+  if ((stat.mode & 0o077) !== 0) await fs.chmod(dir, 0o700);
+}
+
+/**
+ * Checks an existing socket file before connecting to it or replacing it. Undefined when there
+ * is none; a file that is not a socket, not ours, or open to others is refused (EENDPOINT).
+ */
+export async function checkSocketFile(endpoint: string): Promise<'present' | undefined> {
+  if (isPipe(endpoint)) return 'present';
+  let stat;
+  try {
+    stat = await fs.lstat(endpoint);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new QmError('EENDPOINT', `Cannot inspect ${endpoint}: ${(error as Error).message}`, { path: endpoint, cause: error });
+  }
+  const uid = process.getuid?.();
+  if (!stat.isSocket()) throw new QmError('EENDPOINT', `${endpoint} is not a socket; remove it if it is not needed`, { path: endpoint });
+  if (uid !== undefined && stat.uid !== uid) {
+    throw new QmError('EENDPOINT', `${endpoint} belongs to uid ${stat.uid}, not to you (uid ${uid}): refusing to talk to it`, { path: endpoint });
+  }
+  if ((stat.mode & 0o077) !== 0) {
+    throw new QmError('EENDPOINT', `${endpoint} is accessible to other users (mode ${(stat.mode & 0o777).toString(8)}): refusing to talk to it`, { path: endpoint });
+  }
+  return 'present';
+}

@@ -1,0 +1,157 @@
+import { EventEmitter } from 'node:events';
+import * as fs from 'node:fs/promises';
+import { QmError, isQmError } from '../errors';
+import { silentLogger, type Logger } from '../log';
+import type { Platform } from '../platform';
+import type { CoreServices } from '../services';
+import type { InstallParams, InstallResult, JobProgress } from '../../shared/protocol';
+import { CoordinatorClient } from './client';
+import { endpointFor, isPipe, prepareEndpointDir } from './endpoint';
+import { CoordinatorServer } from './server';
+import { CoordinatorService, type CoordinatorApi } from './service';
+
+export type HostRole = 'leader' | 'client' | 'standalone';
+
+export interface CoordinatorHostOptions {
+  core: CoreServices;
+  platform: Platform;
+  logger?: Logger;
+  /** Default: the endpoint computed from QM_HOME. */
+  endpoint?: string;
+}
+
+const ELECTION_LOCK = 'coordinator-election';
+
+/**
+ * Hosts the coordinator the way a VS Code window does: of all the hosts sharing one QM_HOME,
+ * exactly one serves the endpoint (the leader); the others are its clients. An election is held
+ * under a lock: probe the endpoint; if a coordinator answers, use it; if nothing does (no socket,
+ * or a stale socket file of a dead process), remove the file and serve; if something else
+ * answers, trust nothing and work alone. A client whose leader goes away elects again at once.
+ */
+export class CoordinatorHost {
+  readonly service: CoordinatorService;
+  readonly endpoint: string;
+  private readonly events = new EventEmitter();
+  private readonly logger: Logger;
+  private server: CoordinatorServer | undefined;
+  private client: CoordinatorClient | undefined;
+  private currentRole: HostRole = 'standalone';
+  private progressSubscription: { dispose(): void } | undefined;
+  private election: Promise<void> | undefined;
+  private disposed = false;
+
+  private constructor(private readonly options: CoordinatorHostOptions) {
+    this.logger = options.logger ?? silentLogger;
+    this.service = new CoordinatorService(options.core, options.platform);
+    this.endpoint = options.endpoint ?? endpointFor(options.core.layout.root);
+  }
+
+  static async start(options: CoordinatorHostOptions): Promise<CoordinatorHost> {
+    const host = new CoordinatorHost(options);
+    await host.elect();
+    return host;
+  }
+
+  get role(): HostRole {
+    return this.currentRole;
+  }
+
+  /** The coordinator to send work to now: ourselves when leading or alone, else the leader. */
+  get api(): CoordinatorApi {
+    return this.client ?? this.service;
+  }
+
+  onRoleChange(listener: (role: HostRole) => void): { dispose(): void } {
+    this.events.on('role', listener);
+    return { dispose: () => this.events.off('role', listener) };
+  }
+
+  /** Every job's progress, whoever serves: follows the host across elections. */
+  onProgress(listener: (progress: JobProgress) => void): { dispose(): void } {
+    this.events.on('progress', listener);
+    return { dispose: () => this.events.off('progress', listener) };
+  }
+
+  /**
+   * Installs through the coordinator. If the leader goes away mid-job, waits for the next
+   * election and asks again: installs are idempotent and the store keeps a retry safe.
+   */
+  async install(params: InstallParams, signal?: AbortSignal): Promise<InstallResult> {
+    for (;;) {
+      try {
+        return await this.api.install(params, signal);
+      } catch (error) {
+        if (!isQmError(error, 'ECOORDINATOR') || this.disposed) throw error;
+        this.logger.info(`The coordinator went away during job ${params.jobId}; asking the next one.`);
+        await this.elect();
+      }
+    }
+  }
+
+  async dispose(): Promise<void> {
+    this.disposed = true;
+    this.progressSubscription?.dispose();
+    this.client?.dispose();
+    await this.server?.close();
+  }
+
+  /** One election at a time per host; concurrent callers share it. */
+  private elect(): Promise<void> {
+    this.election ??= this.runElection().finally(() => {
+      this.election = undefined;
+    });
+    return this.election;
+  }
+
+  private async runElection(): Promise<void> {
+    const { core } = this.options;
+    const { lock } = await core.manager.locks.acquire(ELECTION_LOCK, { purpose: 'coordinator election' });
+    try {
+      if (this.disposed) return;
+      await prepareEndpointDir(this.endpoint);
+      const probe = await CoordinatorClient.probe(this.endpoint, core.layout.root);
+      if (probe.state === 'serving') {
+        this.becomeClient(probe.client);
+        return;
+      }
+      if (probe.state === 'refused') {
+        this.logger.warn(`${probe.error.message}; working without a shared coordinator.`);
+        this.setRole('standalone', this.service);
+        return;
+      }
+      // Nothing answers: any socket file left is a dead process's and is never trusted.
+      if (probe.stale && !isPipe(this.endpoint)) await fs.rm(this.endpoint, { force: true });
+      this.server = await CoordinatorServer.listen(this.endpoint, this.service, this.logger);
+      this.client = undefined;
+      this.setRole('leader', this.service);
+      this.logger.info(`Serving the coordinator for ${core.layout.root} at ${this.endpoint}`);
+    } catch (error) {
+      if (!(error instanceof QmError)) throw error;
+      this.logger.warn(`Coordinator election failed (${error.message}); working without a shared coordinator.`);
+      this.setRole('standalone', this.service);
+    } finally {
+      await lock!.release();
+    }
+  }
+
+  private becomeClient(client: CoordinatorClient): void {
+    this.client = client;
+    this.setRole('client', client);
+    client.onClose(() => {
+      if (this.disposed || this.client !== client) return;
+      this.client = undefined;
+      this.logger.info('The coordinator went away; electing a new one.');
+      void this.elect().catch((error: unknown) => this.logger.error(`Coordinator election failed: ${String(error)}`));
+    });
+  }
+
+  private setRole(role: HostRole, api: CoordinatorApi): void {
+    this.progressSubscription?.dispose();
+    this.progressSubscription = api.onProgress((progress) => this.events.emit('progress', progress));
+    if (role !== this.currentRole) {
+      this.currentRole = role;
+      this.events.emit('role', role);
+    }
+  }
+}

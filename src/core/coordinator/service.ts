@@ -1,0 +1,155 @@
+import { EventEmitter } from 'node:events';
+import type { InstalledToolchain } from '../install/installer';
+import { installPlan, type PlanEvent } from '../install/install-plan';
+import { platformId, type Platform } from '../platform';
+import { providerFor, toolchainFromLock } from '../providers/registry';
+import { resolvePlan, type Plan } from '../resolve/plan';
+import type { CoreServices } from '../services';
+import { QM_VERSION } from '../version';
+import type {
+  HelloResult,
+  InstalledTool,
+  InstallParams,
+  InstallResult,
+  JobProgress,
+  RemoteVersion,
+  ResolvedTool,
+  StatusResult,
+  ToolSpec,
+} from '../../shared/protocol';
+import { PROTOCOL_VERSION } from '../../shared/protocol';
+
+/** What every caller of the coordinator can do, in process or over the socket alike. */
+export interface CoordinatorApi {
+  resolve(tools: ToolSpec[], signal?: AbortSignal): Promise<ResolvedTool[]>;
+  install(params: InstallParams, signal?: AbortSignal): Promise<InstallResult>;
+  listInstalled(): Promise<InstalledTool[]>;
+  listRemote(tool: string, signal?: AbortSignal): Promise<RemoteVersion[]>;
+  status(): Promise<StatusResult>;
+  onProgress(listener: (progress: JobProgress) => void): { dispose(): void };
+}
+
+/**
+ * The coordinator's work: one DownloadManager and Installer for every requester, so that the
+ * language server, a command, a task and a terminal's `qm install` share one queue, one limit on
+ * concurrent downloads, and one single-flight per archive.
+ */
+export class CoordinatorService implements CoordinatorApi {
+  private readonly events = new EventEmitter();
+  private readonly jobs = new Map<string, Map<string, JobProgress>>();
+  clients = 0;
+
+  constructor(private readonly core: CoreServices, private readonly platform: Platform) {}
+
+  hello(): HelloResult {
+    return { protocol: PROTOCOL_VERSION, pid: process.pid, home: this.core.layout.root, version: QM_VERSION };
+  }
+
+  async resolve(tools: ToolSpec[], signal?: AbortSignal): Promise<ResolvedTool[]> {
+    const plan = await this.plan(tools, signal);
+    return Promise.all(
+      plan.tools.map(async ({ toolchain }) => ({
+        tool: toolchain.tool,
+        version: toolchain.version,
+        platform: toolchain.platform,
+        url: toolchain.url,
+        sha256: toolchain.sha256,
+        ...(toolchain.size !== undefined ? { size: toolchain.size } : {}),
+        installed: (await this.core.installer.find(toolchain)) !== undefined,
+      })),
+    );
+  }
+
+  async install(params: InstallParams, signal?: AbortSignal): Promise<InstallResult> {
+    const { jobId, requester } = params;
+    const rows = new Map<string, JobProgress>();
+    this.jobs.set(jobId, rows);
+    const emit = (progress: JobProgress): void => {
+      rows.set(progress.tool, progress);
+      this.events.emit('progress', progress);
+    };
+    try {
+      const plan = await this.plan(params.tools, signal);
+      for (const { toolchain } of plan.tools) {
+        emit({ jobId, requester, tool: toolchain.tool, version: toolchain.version, phase: 'queued', received: 0, bytesPerSecond: 0 });
+      }
+      const result = await installPlan(plan, this.core, {
+        ...(signal ? { signal } : {}),
+        onEvent: (event) => emit(toProgress(jobId, requester, event)),
+      });
+      return { jobId, tools: result.tools.map(toInstalledTool) };
+    } catch (error) {
+      const cancelled = signal?.aborted === true;
+      const code = (error as { code?: string }).code ?? 'EIO';
+      for (const row of rows.values()) {
+        if (row.phase === 'done') continue;
+        emit({ ...row, phase: cancelled ? 'cancelled' : 'failed', ...(cancelled ? {} : { error: { code, message: (error as Error).message } }) });
+      }
+      throw error;
+    } finally {
+      this.jobs.delete(jobId);
+    }
+  }
+
+  async listInstalled(): Promise<InstalledTool[]> {
+    return (await this.core.installer.list()).map(toInstalledTool);
+  }
+
+  async listRemote(tool: string, signal?: AbortSignal): Promise<RemoteVersion[]> {
+    const provider = providerFor(this.core.providers, tool);
+    const platform = provider.layout(this.platform).platform;
+    const installed = new Set((await this.core.installer.list()).filter((t) => t.tool === tool && t.platform === platform).map((t) => t.version));
+    const releases = await provider.releases(signal ? { signal } : {});
+    return releases.map((r) => ({ version: r.version, ...(r.date ? { date: r.date } : {}), lts: r.lts, prerelease: r.prerelease, installed: installed.has(r.version) }));
+  }
+
+  status(): Promise<StatusResult> {
+    const jobs = [...this.jobs.values()].flatMap((rows) => [...rows.values()]);
+    return Promise.resolve({ pid: process.pid, home: this.core.layout.root, jobs, clients: this.clients });
+  }
+
+  onProgress(listener: (progress: JobProgress) => void): { dispose(): void } {
+    this.events.on('progress', listener);
+    return { dispose: () => this.events.off('progress', listener) };
+  }
+
+  private async plan(tools: ToolSpec[], signal?: AbortSignal): Promise<Plan> {
+    const pinned = tools.filter((t) => t.locked);
+    const source = { file: '(coordinator request)', dir: this.core.layout.root, tools: tools.filter((t) => !t.locked), artifacts: [] };
+    const plan = await resolvePlan(source, { providers: this.core.providers, platform: this.platform, ...(signal ? { signal } : {}) });
+    const locked = pinned.map((t) => ({
+      entry: { name: t.name, spec: t.spec },
+      toolchain: toolchainFromLock(providerFor(this.core.providers, t.name), this.platform, t.locked!),
+    }));
+    return { ...plan, tools: [...locked, ...plan.tools] };
+  }
+
+  get platformId(): string {
+    return platformId(this.platform);
+  }
+}
+
+function toInstalledTool(t: InstalledToolchain): InstalledTool {
+  return { tool: t.tool, version: t.version, platform: t.platform, dir: t.dir, binPaths: t.binPaths, installed: t.installed };
+}
+
+function toProgress(jobId: string, requester: JobProgress['requester'], event: PlanEvent): JobProgress {
+  if (event.kind === 'artifact') {
+    const p = event.progress;
+    return { jobId, requester, tool: event.name, version: '', phase: p.state === 'verifying' ? 'downloading' : p.state, received: p.received, ...(p.total !== undefined ? { total: p.total } : {}), bytesPerSecond: p.bytesPerSecond };
+  }
+  const { progress } = event;
+  const download = progress.download;
+  const owner = progress.waitingFor ?? download?.waitingFor;
+  return {
+    jobId,
+    requester,
+    tool: event.name,
+    version: event.version,
+    phase: progress.phase === 'downloading' && download?.state === 'waiting' ? 'waiting' : progress.phase,
+    received: download?.received ?? 0,
+    ...(download?.total !== undefined ? { total: download.total } : {}),
+    bytesPerSecond: download?.bytesPerSecond ?? 0,
+    ...(owner ? { waitingFor: { pid: owner.pid, host: owner.host, purpose: owner.purpose } } : {}),
+  };
+}

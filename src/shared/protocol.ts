@@ -1,0 +1,138 @@
+/**
+ * Every message between Quartermaster's processes, typed once. Each says who sends it:
+ *   client → coordinator: any process using the shared cache (a VS Code window that does not
+ *     host the coordinator, a `qm` CLI, a task) asks the coordinator to do work.
+ *   coordinator → client: the coordinator reports on work, to every connected client.
+ * The coordinator is the one process per QM_HOME that owns downloads and installs; see
+ * src/core/coordinator. Requests are cancelled with JSON-RPC's own $/cancelRequest, and a
+ * client's jobs are cancelled when its connection closes.
+ */
+import { NotificationType, RequestType, RequestType0 } from 'vscode-jsonrpc';
+
+/** Bumped on any incompatible change; a client refuses a coordinator with another. */
+export const PROTOCOL_VERSION = 1;
+
+/** Who asked for a job, shown in progress views and `qm doctor`. */
+export interface Requester {
+  kind: 'command' | 'language-server' | 'task' | 'cli' | 'auto-install';
+  pid: number;
+  /** "Install Toolchain…", "qm install node@22", ... */
+  label: string;
+}
+
+export interface ToolSpec {
+  name: string;
+  spec: string;
+  /** Exactly this build, as qm.lock records it: the coordinator then reads no index. */
+  locked?: { version: string; url: string; sha256: string; size?: number };
+}
+
+/** A toolchain resolved for the coordinator's platform. */
+export interface ResolvedTool {
+  tool: string;
+  version: string;
+  platform: string;
+  url: string;
+  sha256: string;
+  size?: number;
+  installed: boolean;
+}
+
+export interface HelloParams {
+  protocol: number;
+  pid: number;
+  /** Must equal the coordinator's: clients of another cache are turned away. */
+  home: string;
+}
+
+export interface HelloResult {
+  protocol: number;
+  pid: number;
+  home: string;
+  version: string;
+}
+
+/** client → coordinator: the first request on every connection. */
+export const HelloRequest = new RequestType<HelloParams, HelloResult, void>('qm/hello');
+
+export interface ResolveParams {
+  tools: ToolSpec[];
+}
+
+/** client → coordinator: resolve specs against the (cached) indexes; never downloads archives. */
+export const ResolveRequest = new RequestType<ResolveParams, ResolvedTool[], void>('qm/resolve');
+
+export interface InstallParams {
+  /** Chosen by the client, unique per client; progress notifications carry it. */
+  jobId: string;
+  requester: Requester;
+  tools: ToolSpec[];
+}
+
+export interface InstalledTool {
+  tool: string;
+  version: string;
+  platform: string;
+  dir: string;
+  binPaths: string[];
+  /** True when this job unpacked it; false when it was already there or another job did. */
+  installed: boolean;
+}
+
+export interface InstallResult {
+  jobId: string;
+  tools: InstalledTool[];
+}
+
+/** client → coordinator: install toolchains; answers when every one is installed (or fails). */
+export const InstallRequest = new RequestType<InstallParams, InstallResult, void>('qm/install');
+
+/** client → coordinator: every installed toolchain. */
+export const ListInstalledRequest = new RequestType0<InstalledTool[], void>('qm/listInstalled');
+
+export interface RemoteVersion {
+  version: string;
+  date?: string;
+  lts: string | false;
+  prerelease: boolean;
+  installed: boolean;
+}
+
+/** client → coordinator: the versions a tool offers, newest first. */
+export const ListRemoteRequest = new RequestType<{ tool: string }, RemoteVersion[], void>('qm/listRemote');
+
+export type JobPhase = 'queued' | 'waiting' | 'downloading' | 'extracting' | 'publishing' | 'done' | 'failed' | 'cancelled';
+
+export interface JobProgress {
+  jobId: string;
+  requester: Requester;
+  tool: string;
+  version: string;
+  phase: JobPhase;
+  received: number;
+  total?: number;
+  bytesPerSecond: number;
+  /** While waiting on another process's lock: whom. */
+  waitingFor?: { pid: number; host: string; purpose: string };
+  /** With 'failed': the error's code and message. */
+  error?: { code: string; message: string };
+}
+
+/** coordinator → every client: how each job's toolchains are getting on. */
+export const ProgressNotification = new NotificationType<JobProgress>('qm/progress');
+
+export interface StatusResult {
+  pid: number;
+  home: string;
+  jobs: JobProgress[];
+  clients: number;
+}
+
+/** client → coordinator: what is going on now. */
+export const StatusRequest = new RequestType0<StatusResult, void>('qm/status');
+
+/** The error codes crossing the wire are QmError codes; the message is the QmError's. */
+export interface WireError {
+  code: string;
+  message: string;
+}
