@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { QmError, fsError } from '../errors';
+import { QmError, fsError, isQmError } from '../errors';
 import type { BufferDownloadRequest } from '../fetch/types';
 import { SingleFlight } from '../flight/single-flight';
 import { silentLogger, type Logger } from '../log';
@@ -61,9 +61,13 @@ export class IndexCache {
   async get<T>(url: string, parse: (body: string) => T, request: IndexRequest = {}): Promise<T> {
     const cached = this.memory.get(url);
     if (cached && !request.refresh && this.isFresh(cached.fetchedAt)) return cached.value as T;
-    const value = await this.flights.run(`${request.refresh ? 'refresh' : 'get'} ${url}`, () => this.load(url, parse, request), {
-      ...(request.signal ? { signal: request.signal } : {}),
-    });
+    // The shared load runs under the flight's signal, aborted only when every caller has given
+    // up: one caller cancelling must not fail the others waiting on the same fetch.
+    const value = await this.flights.run(
+      `${request.refresh ? 'refresh' : 'get'} ${url}`,
+      ({ signal }) => this.load(url, parse, { ...request, signal }),
+      request.signal ? { signal: request.signal } : {},
+    );
     return value as T;
   }
 
@@ -73,24 +77,26 @@ export class IndexCache {
   }
 
   private async load<T>(url: string, parse: (body: string) => T, request: IndexRequest): Promise<T> {
-    const disk = await this.readDisk(url);
+    const disk = await this.readDisk(url, parse);
     if (disk && (this.options.offline || (!request.refresh && this.isFresh(disk.fetchedAt)))) {
-      return this.remember(url, disk.fetchedAt, parse(disk.body));
+      return this.remember(url, disk.fetchedAt, disk.value);
     }
     if (this.options.offline) {
       throw new QmError('ENETWORK', `Offline, and no copy of ${url} is cached; run once online (or turn offline mode off)`, { url });
     }
     let body: string;
+    let fetchedFrom: string;
     try {
       const response = await this.options.fetcher.downloadBuffer({ url, ...(request.signal ? { signal: request.signal } : {}) });
       body = response.body.toString('utf8');
+      fetchedFrom = response.url;
     } catch (error) {
       if (!disk || (error as { code?: string }).code === 'ECANCELLED') throw error;
       this.logger.warn(`Could not refresh ${url} (${(error as Error).message}); using the copy from ${new Date(disk.fetchedAt).toISOString()}.`);
-      return this.remember(url, disk.fetchedAt, parse(disk.body));
+      return this.remember(url, disk.fetchedAt, disk.value);
     }
     // Parse before storing: a document that does not parse must not replace a good copy.
-    const value = parse(body);
+    const value = parseFetched(parse, body, url, fetchedFrom);
     const fetchedAt = this.now();
     await this.writeDisk({ url, fetchedAt, body });
     return this.remember(url, fetchedAt, value);
@@ -110,10 +116,15 @@ export class IndexCache {
     return path.join(this.options.dir, `${createHash('sha256').update(url).digest('hex').slice(0, 32)}.json`);
   }
 
-  private async readDisk(url: string): Promise<DiskEntry | undefined> {
+  /**
+   * The disk copy, parsed; undefined when there is none or it no longer parses (written by
+   * another version of Quartermaster, say), so that it is fetched again rather than trusted.
+   */
+  private async readDisk<T>(url: string, parse: (body: string) => T): Promise<{ fetchedAt: number; value: T } | undefined> {
     try {
-      const entry = JSON.parse(await fs.readFile(this.fileFor(url), 'utf8')) as DiskEntry;
-      return entry.url === url && typeof entry.body === 'string' ? entry : undefined;
+      const entry = JSON.parse(await fs.readFile(this.fileFor(url), 'utf8')) as Partial<DiskEntry> | null;
+      if (entry?.url !== url || typeof entry.body !== 'string' || typeof entry.fetchedAt !== 'number' || !Number.isFinite(entry.fetchedAt)) return undefined;
+      return { fetchedAt: entry.fetchedAt, value: parse(entry.body) };
     } catch {
       return undefined;
     }
@@ -131,6 +142,16 @@ export class IndexCache {
       // A cache that cannot be written still served its purpose in memory.
       this.logger.warn(fsError(error, 'cache index in', file).message);
     }
+  }
+}
+
+/** Parses a fetched document; an EINDEX names the mirror it came from too, when one was used. */
+function parseFetched<T>(parse: (body: string) => T, body: string, url: string, fetchedFrom: string): T {
+  try {
+    return parse(body);
+  } catch (error) {
+    if (!isQmError(error, 'EINDEX') || fetchedFrom === url) throw error;
+    throw new QmError('EINDEX', `${error.message} (fetched from ${fetchedFrom})`, { ...error.details, cause: error });
   }
 }
 

@@ -17,14 +17,18 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** `name  file` lines of a SHASUMS256.txt, as a map from file name to digest. */
-export function parseShasums(body: string, url: string): Map<string, string> {
-  const sums = new Map<string, string>();
+/**
+ * `<sha256>  <file>` lines of a SHASUMS256.txt, as a record from file name to digest. A plain
+ * record rather than a Map, because the index cache freezes what it shares and a frozen Map
+ * can still be changed; no prototype, so a file named like an Object method cannot collide.
+ */
+export function parseShasums(body: string, url: string): Record<string, string> {
+  const sums = Object.create(null) as Record<string, string>;
   for (const [index, line] of body.split(/\r?\n/).entries()) {
     if (line.trim() === '') continue;
     const match = /^([0-9a-fA-F]{64}) [ *]?(\S+)$/.exec(line.trim());
     if (!match) throw indexError(url, `line ${index + 1} is not "<sha256>  <file>"`);
-    sums.set(match[2]!, match[1]!.toLowerCase());
+    sums[match[2]!] = match[1]!.toLowerCase();
   }
   return sums;
 }

@@ -57,7 +57,7 @@ export class NodeProvider implements ToolProvider {
     const sumsUrl = `${this.baseUrl}/${release.upstreamVersion}/SHASUMS256.txt`;
     // A release's checksums never change: keep them as long as the index itself.
     const sums = await this.indexes.get(sumsUrl, (body) => parseShasums(body, sumsUrl), request);
-    const sha256 = sums.get(file);
+    const sha256 = sums[file];
     if (!sha256) throw indexError(sumsUrl, `no checksum for ${file}`);
     return {
       ...this.layout(platform),

@@ -12,7 +12,8 @@ export const ZIG_DOWNLOAD = 'https://ziglang.org/download';
 interface ZigTarget {
   tarball: string;
   shasum: string;
-  size: number;
+  /** Upstream writes it as a string of digits; absent when missing or not a byte count. */
+  size?: number;
 }
 
 interface ZigRelease extends ToolRelease {
@@ -54,7 +55,7 @@ export class ZigProvider implements ToolProvider {
       upstreamVersion: release.upstreamVersion,
       url: target.tarball,
       sha256: target.shasum,
-      size: target.size,
+      ...(target.size !== undefined ? { size: target.size } : {}),
       archive,
     };
   }
@@ -72,7 +73,8 @@ export function parseZigIndex(body: string, url: string): ZigRelease[] {
     const targets: Record<string, ZigTarget> = {};
     for (const [key, value] of Object.entries(entry)) {
       if (isRecord(value) && typeof value.tarball === 'string' && typeof value.shasum === 'string' && /^[0-9a-f]{64}$/.test(value.shasum)) {
-        targets[key] = { tarball: value.tarball, shasum: value.shasum, size: Number(value.size) };
+        const size = byteCount(value.size);
+        targets[key] = { tarball: value.tarball, shasum: value.shasum, ...(size !== undefined ? { size } : {}) };
       }
     }
     releases.push({
@@ -87,4 +89,10 @@ export function parseZigIndex(body: string, url: string): ZigRelease[] {
   }
   // The index is keyed by version in no promised order: newest first, like the others.
   return releases.sort((a, b) => semver.rcompare(a.version, b.version));
+}
+
+/** A declared size, as the string of digits upstream writes or a number; NaN would fail every download with ESIZE. */
+function byteCount(value: unknown): number | undefined {
+  const n = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
+  return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0 ? n : undefined;
 }
