@@ -54,8 +54,9 @@ export function parseLockfile(text: string, file: string): Lockfile {
   try {
     data = parseTomlValue(text);
   } catch (error) {
+    // The parser counts columns from 0; people (and editors' "file:line:col") from 1.
     const where = error as { lineNumber?: number; column?: number; message?: string };
-    throw new QmError('EMANIFEST', `${file}:${where.lineNumber ?? 1}:${where.column ?? 1}: ${where.message ?? 'not valid TOML'}`, {
+    throw new QmError('EMANIFEST', `${file}:${where.lineNumber ?? 1}:${(where.column ?? 0) + 1}: ${where.message ?? 'not valid TOML'}`, {
       path: file,
       ...(where.lineNumber !== undefined ? { line: where.lineNumber } : {}),
       cause: error,
