@@ -78,17 +78,17 @@ describe('plans: unique downloads by digest, before anything is fetched', () => 
     await writeLockfile(file, lock);
     const read = await readLockfile(file);
     assert.deepEqual(read, parseLockfile(formatLockfile(lock), file));
-    assert.equal(lockMismatch(manifest, read!, 'linux-x64'), undefined);
-    assert.match(lockMismatch(parseQmToml('[tools]\nnode = "22"\n', 'qm.toml'), read!, 'linux-x64')!, /node is "22" in qm\.toml but was locked as "20"/);
-    assert.match(lockMismatch(manifest, read!, 'win32-x64')!, /node is not locked for win32-x64/);
-    assert.match(lockMismatch(parseQmToml('[tools]\nnode = "20"\nzig = "0.13.0"\n', 'qm.toml'), read!, 'linux-x64')!, /zig is not locked/);
+    assert.equal(lockMismatch(manifest, read, 'linux-x64'), undefined);
+    assert.match(lockMismatch(parseQmToml('[tools]\nnode = "22"\n', 'qm.toml'), read, 'linux-x64')!, /node is "22" in qm\.toml but was locked as "20"/);
+    assert.match(lockMismatch(manifest, read, 'win32-x64')!, /node is not locked for win32-x64/);
+    assert.match(lockMismatch(parseQmToml('[tools]\nnode = "20"\nzig = "0.13.0"\n', 'qm.toml'), read, 'linux-x64')!, /zig is not locked/);
 
     server.resetStats();
-    const locked = await resolvePlan(manifest, { providers: core.providers, platform: LINUX, locked: read! });
+    const locked = await resolvePlan(manifest, { providers: core.providers, platform: LINUX, locked: read });
     assert.equal(locked.tools[0]!.toolchain.sha256, plan.tools[0]!.toolchain.sha256);
     assert.equal(server.stats('/dist/index.json').requests, 0);
     await assert.rejects(
-      resolvePlan(parseQmToml('[tools]\nnode = "18"\n', 'qm.toml'), { providers: core.providers, platform: LINUX, locked: read! }),
+      resolvePlan(parseQmToml('[tools]\nnode = "18"\n', 'qm.toml'), { providers: core.providers, platform: LINUX, locked: read }),
       (error) => isQmError(error, 'ELOCKFILE'),
     );
   });
