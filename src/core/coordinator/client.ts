@@ -69,7 +69,11 @@ export class CoordinatorClient implements CoordinatorApi {
       return { state: 'refused', error: new QmError('EENDPOINT', `Cannot connect to ${endpoint}: ${(error as Error).message}`, { path: endpoint, cause: error }) };
     }
     socket.on('error', () => undefined);
-    const connection = createMessageConnection(new SocketMessageReader(socket), new SocketMessageWriter(socket));
+    const reader = new SocketMessageReader(socket);
+    // vscode-jsonrpc re-arms this timer forever once a message arrives cut short, even after dispose,
+    // which would keep the process alive when the peer dies mid-message. We never use the event.
+    reader.partialMessageTimeout = 0;
+    const connection = createMessageConnection(reader, new SocketMessageWriter(socket));
     connection.onError(() => socket.destroy());
     connection.listen();
     try {

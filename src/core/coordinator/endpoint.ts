@@ -36,7 +36,12 @@ export function isPipe(endpoint: string): boolean {
 export async function prepareEndpointDir(endpoint: string): Promise<void> {
   if (isPipe(endpoint)) return;
   const dir = path.dirname(endpoint);
-  await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+  try {
+    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+  } catch (error) {
+    // EEXIST here means a non-directory is in the way: refuse it like any other unusable endpoint.
+    throw new QmError('EENDPOINT', `Cannot create ${dir} for the coordinator's socket: ${(error as Error).message}`, { path: dir, cause: error });
+  }
   const stat = await fs.lstat(dir);
   const uid = process.getuid?.();
   if (!stat.isDirectory()) throw new QmError('EENDPOINT', `${dir} should be a directory for the coordinator's socket, but is not`, { path: dir });

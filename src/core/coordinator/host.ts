@@ -91,6 +91,9 @@ export class CoordinatorHost {
 
   async dispose(): Promise<void> {
     this.disposed = true;
+    // An election under way (say, the leader just left) could otherwise start serving after we
+    // closed, or hold its lock while the process exits: let it finish, then close what it opened.
+    await this.election?.catch(() => undefined);
     this.progressSubscription?.dispose();
     this.client?.dispose();
     await this.server?.close();

@@ -17,6 +17,12 @@ import { isPipe } from './endpoint';
 import type { CoordinatorService } from './service';
 import { toResponseError } from './wire-errors';
 
+/**
+ * A connection must complete qm/hello this soon: bytes that never form a message (no header end,
+ * a Content-Length never satisfied) raise no parse error, and would hold the connection forever.
+ */
+const HELLO_DEADLINE_MS = 5_000;
+
 /** An AbortSignal that follows a JSON-RPC cancellation token. */
 function signalFor(token: CancellationToken, connectionClosed: AbortSignal): AbortSignal {
   const controller = new AbortController();
@@ -63,7 +69,11 @@ export class CoordinatorServer {
 
   private accept(socket: net.Socket): void {
     socket.on('error', () => undefined); // A client that vanishes mid-write is not our failure.
-    const connection = createMessageConnection(new SocketMessageReader(socket), new SocketMessageWriter(socket));
+    const reader = new SocketMessageReader(socket);
+    // vscode-jsonrpc re-arms this timer forever once a message arrives cut short, even after dispose,
+    // which would keep the process alive when the peer dies mid-message. We never use the event.
+    reader.partialMessageTimeout = 0;
+    const connection = createMessageConnection(reader, new SocketMessageWriter(socket));
     const closed = new AbortController();
     let greeted = false;
     const requireHello = (): void => {
@@ -71,6 +81,7 @@ export class CoordinatorServer {
     };
     const close = (): void => {
       if (closed.signal.aborted) return;
+      clearTimeout(deadline);
       closed.abort(new QmError('ECANCELLED', 'The requester disconnected'));
       this.connections.delete(connection);
       this.service.clients = this.connections.size;
@@ -78,6 +89,11 @@ export class CoordinatorServer {
       connection.dispose();
       socket.destroy();
     };
+    const deadline = setTimeout(() => {
+      this.logger.warn(`Closing a coordinator connection that did not say hello within ${HELLO_DEADLINE_MS} ms`);
+      close();
+    }, HELLO_DEADLINE_MS);
+    deadline.unref();
     const subscription = this.service.onProgress((progress) => {
       if (greeted) void connection.sendNotification(ProgressNotification, progress).catch(() => undefined);
     });
@@ -87,6 +103,7 @@ export class CoordinatorServer {
       if (params?.protocol !== PROTOCOL_VERSION) throw toResponseError(new QmError('ECOORDINATOR', `Protocol ${String(params?.protocol)} is not ${PROTOCOL_VERSION}: update qm or the extension`));
       if (params.home !== hello.home) throw toResponseError(new QmError('EENDPOINT', `This coordinator serves ${hello.home}, not ${params.home}`));
       greeted = true;
+      clearTimeout(deadline);
       return hello;
     });
     const handle = <P, R>(work: (params: P, signal: AbortSignal) => Promise<R>) => async (params: P, token: CancellationToken): Promise<R> => {

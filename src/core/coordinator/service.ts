@@ -37,6 +37,8 @@ export interface CoordinatorApi {
 export class CoordinatorService implements CoordinatorApi {
   private readonly events = new EventEmitter();
   private readonly jobs = new Map<string, Map<string, JobProgress>>();
+  /** Installs already credited to a job: jobs sharing one install get the same result object. */
+  private readonly credited = new WeakSet<InstalledToolchain>();
   clients = 0;
 
   constructor(private readonly core: CoreServices, private readonly platform: Platform) {}
@@ -77,7 +79,7 @@ export class CoordinatorService implements CoordinatorApi {
         ...(signal ? { signal } : {}),
         onEvent: (event) => emit(toProgress(jobId, requester, event)),
       });
-      return { jobId, tools: result.tools.map(toInstalledTool) };
+      return { jobId, tools: result.tools.map((tool) => toInstalledTool(tool, this.credit(tool))) };
     } catch (error) {
       const cancelled = signal?.aborted === true;
       const code = (error as { code?: string }).code ?? 'EIO';
@@ -92,7 +94,7 @@ export class CoordinatorService implements CoordinatorApi {
   }
 
   async listInstalled(): Promise<InstalledTool[]> {
-    return (await this.core.installer.list()).map(toInstalledTool);
+    return (await this.core.installer.list()).map((tool) => toInstalledTool(tool, tool.installed));
   }
 
   async listRemote(tool: string, signal?: AbortSignal): Promise<RemoteVersion[]> {
@@ -113,6 +115,13 @@ export class CoordinatorService implements CoordinatorApi {
     return { dispose: () => this.events.off('progress', listener) };
   }
 
+  /** True for the first job to receive an install that unpacked; the others found it done (protocol: InstalledTool.installed). */
+  private credit(tool: InstalledToolchain): boolean {
+    if (!tool.installed || this.credited.has(tool)) return false;
+    this.credited.add(tool);
+    return true;
+  }
+
   private async plan(tools: ToolSpec[], signal?: AbortSignal): Promise<Plan> {
     const pinned = tools.filter((t) => t.locked);
     const source = { file: '(coordinator request)', dir: this.core.layout.root, tools: tools.filter((t) => !t.locked), artifacts: [] };
@@ -129,8 +138,8 @@ export class CoordinatorService implements CoordinatorApi {
   }
 }
 
-function toInstalledTool(t: InstalledToolchain): InstalledTool {
-  return { tool: t.tool, version: t.version, platform: t.platform, dir: t.dir, binPaths: t.binPaths, installed: t.installed };
+function toInstalledTool(t: InstalledToolchain, installed: boolean): InstalledTool {
+  return { tool: t.tool, version: t.version, platform: t.platform, dir: t.dir, binPaths: t.binPaths, installed };
 }
 
 function toProgress(jobId: string, requester: JobProgress['requester'], event: PlanEvent): JobProgress {
