@@ -100,8 +100,11 @@ async function runLoad(dir: string, binary: Buffer, etxtbsyBudgetMs: number | un
       new Worker(WORKER_SOURCE, { eval: true, execArgv: [], workerData: { dir, id, loops: WORKER_LOOPS, binary, stop } }),
   );
   const reports = workers.map(async (worker) => {
+    // Listen for 'exit' from the start: a worker can exit before a listener added after its
+    // message would be attached, and that wait would never end.
+    const exited = once(worker, 'exit');
     const [stats] = (await once(worker, 'message')) as [WorkerStats];
-    await once(worker, 'exit');
+    await exited;
     return stats;
   });
   const result: LoadResult = {
