@@ -65,6 +65,11 @@ export async function checkSocketFile(endpoint: string): Promise<'present' | und
     throw new QmError('EENDPOINT', `Cannot inspect ${endpoint}: ${(error as Error).message}`, { path: endpoint, cause: error });
   }
   const uid = process.getuid?.();
+  // The directory matters as much as the file: whoever can write there can swap the socket.
+  const dir = await fs.lstat(path.dirname(endpoint));
+  if (uid !== undefined && (dir.uid !== uid || (dir.mode & 0o022) !== 0)) {
+    throw new QmError('EENDPOINT', `${path.dirname(endpoint)} is not private to you (owner uid ${dir.uid}, mode ${(dir.mode & 0o777).toString(8)}): refusing to talk to a socket there`, { path: endpoint });
+  }
   if (!stat.isSocket()) throw new QmError('EENDPOINT', `${endpoint} is not a socket; remove it if it is not needed`, { path: endpoint });
   if (uid !== undefined && stat.uid !== uid) {
     throw new QmError('EENDPOINT', `${endpoint} belongs to uid ${stat.uid}, not to you (uid ${uid}): refusing to talk to it`, { path: endpoint });

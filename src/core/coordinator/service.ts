@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { QmError } from '../errors';
 import type { InstalledToolchain } from '../install/installer';
 import { installPlan, type PlanEvent } from '../install/install-plan';
 import { platformId, type Platform } from '../platform';
@@ -64,6 +65,8 @@ export class CoordinatorService implements CoordinatorApi {
 
   async install(params: InstallParams, signal?: AbortSignal): Promise<InstallResult> {
     const { jobId, requester } = params;
+    // Progress is told to every client by jobId: two live jobs must never share one.
+    if (this.jobs.has(jobId)) throw new QmError('EUSAGE', `Job id ${jobId} is already in use; choose a unique one (e.g. with the pid and random bytes)`);
     const rows = new Map<string, JobProgress>();
     this.jobs.set(jobId, rows);
     const emit = (progress: JobProgress): void => {
