@@ -1,5 +1,6 @@
 import { Agent, Dispatcher, EnvHttpProxyAgent, interceptors } from 'undici';
 import { QmError } from '../errors';
+import { chooseProxy, type ProxyChoice } from './proxy-url';
 import { isLoopbackHost } from './url-policy';
 
 export interface DispatcherSettings {
@@ -15,28 +16,7 @@ export interface DispatcherSettings {
   checkUrl: (url: string) => void;
 }
 
-/** Which proxies apply, resolved once from the options and the environment. */
-export interface ProxyChoice {
-  httpProxy: string;
-  httpsProxy: string;
-  noProxy: string;
-}
-
-/**
- * Proxy rules, in order: an explicit `proxy` serves both schemes; otherwise https_proxy /
- * HTTPS_PROXY and http_proxy / HTTP_PROXY from `env` (lower case first, as curl and undici do);
- * otherwise none. NO_PROXY from `env` applies in both cases, so a host the user exempted is never
- * sent to a proxy they configured elsewhere.
- */
-export function chooseProxy(proxy: string | undefined, env: NodeJS.ProcessEnv): ProxyChoice | undefined {
-  const read = (name: string): string => (env[name.toLowerCase()] ?? env[name.toUpperCase()] ?? '').trim();
-  const noProxy = read('no_proxy');
-  if (proxy) return { httpProxy: proxy, httpsProxy: proxy, noProxy };
-  const httpProxy = read('http_proxy');
-  const httpsProxy = read('https_proxy');
-  if (!httpProxy && !httpsProxy) return undefined;
-  return { httpProxy, httpsProxy, noProxy };
-}
+export { chooseProxy, type ProxyChoice } from './proxy-url';
 
 /**
  * The dispatcher every request goes through: connect/TLS timeouts, proxies, a redirect

@@ -1,7 +1,9 @@
 import type { Dispatcher } from 'undici';
 import { cancelledError } from '../errors';
 import { silentLogger } from '../log';
-import { createDispatcher } from './dispatcher';
+import type * as DispatcherModule from './dispatcher';
+import type { DispatcherSettings } from './dispatcher';
+import { checkProxyUrl } from './proxy-url';
 import { BufferSink, FileSink, TeeSink } from './sinks';
 import { transfer, type TransferSettings } from './transfer';
 import type { BufferDownloadRequest, DownloaderOptions, FileDownloadRequest, FileDownloadResult } from './types';
@@ -16,22 +18,23 @@ const DEFAULT_MAX_BUFFER = 64 * 1024 * 1024;
  */
 export class Downloader {
   private readonly policy: UrlPolicy;
-  private readonly dispatcher: Dispatcher;
-  private readonly settings: TransferSettings;
+  private readonly dispatcherSettings: DispatcherSettings;
+  private dispatcher: Dispatcher | undefined;
+  private readonly settings: Omit<TransferSettings, 'dispatcher'>;
 
   constructor(options: DownloaderOptions = {}) {
     this.policy = new UrlPolicy(options.allowInsecureHttp ?? false, options.mirrors ?? []);
     const maxRedirects = options.maxRedirects ?? 5;
-    this.dispatcher = createDispatcher({
+    this.dispatcherSettings = {
       connectTimeoutMs: options.connectTimeoutMs ?? 15_000,
       maxRedirects,
       proxy: options.proxy,
       env: options.env ?? process.env,
       proxyLoopback: options.proxyLoopback ?? false,
       checkUrl: (url) => void this.policy.check(url),
-    });
+    };
+    checkProxyUrl(options.proxy, this.dispatcherSettings.env);
     this.settings = {
-      dispatcher: this.dispatcher,
       retries: options.retries ?? 4,
       backoff: { baseMs: options.baseBackoffMs ?? 250, maxMs: options.maxBackoffMs ?? 8_000 },
       idleTimeoutMs: options.idleTimeoutMs ?? 30_000,
@@ -39,6 +42,19 @@ export class Downloader {
       userAgent: options.userAgent ?? 'quartermaster',
       logger: options.logger ?? silentLogger,
     };
+  }
+
+  /**
+   * undici is most of the CLI's start-up time: it is loaded on the first request, so commands
+   * that never touch the network (or hand their work to the coordinator) never pay for it.
+   */
+  private transferSettings(): TransferSettings {
+    if (!this.dispatcher) {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- deferred on purpose, see above
+      const { createDispatcher } = require('./dispatcher') as typeof DispatcherModule;
+      this.dispatcher = createDispatcher(this.dispatcherSettings);
+    }
+    return { ...this.settings, dispatcher: this.dispatcher };
   }
 
   /** Applies mirrors and the http:// policy; throws EURL / EINSECURE. */
@@ -52,7 +68,7 @@ export class Downloader {
     if (request.signal?.aborted) throw cancelledError(request.signal, `GET ${url}`);
     const sink = await FileSink.open(request.dest);
     try {
-      const counts = await transfer(this.settings, {
+      const counts = await transfer(this.transferSettings(), {
         url,
         sink: request.tee ? new TeeSink(sink, request.tee) : sink,
         exactSize: request.expectedSize,
@@ -72,12 +88,12 @@ export class Downloader {
   async downloadBuffer(request: BufferDownloadRequest): Promise<{ body: Buffer; url: string }> {
     const url = this.resolveUrl(request.url);
     const sink = new BufferSink();
-    await transfer(this.settings, { url, sink, maxSize: request.maxBytes ?? DEFAULT_MAX_BUFFER, signal: request.signal });
+    await transfer(this.transferSettings(), { url, sink, maxSize: request.maxBytes ?? DEFAULT_MAX_BUFFER, signal: request.signal });
     return { body: sink.body(), url };
   }
 
   /** Closes pooled connections; requests still running finish first. */
   async close(): Promise<void> {
-    await this.dispatcher.close();
+    await this.dispatcher?.close();
   }
 }
