@@ -16,6 +16,7 @@ import { resolvePlan } from '../src/core/resolve/plan';
 import { createCore, type CoreServices } from '../src/core/services';
 import type { ToolSpec } from '../src/shared/protocol';
 import { ForkedMirror } from './forked-mirror';
+import { percentile, timed } from './measure';
 
 const PAYLOAD = Number(process.env.QM_BENCH_PAYLOAD ?? 50 * 1024 * 1024);
 const ROUNDS = Number(process.env.QM_BENCH_ROUNDS ?? 5);
@@ -24,16 +25,7 @@ const CLI = path.join(__dirname, '..', 'out', 'cli.js');
 const TOOLS: ToolSpec[] = [{ name: 'node', spec: '22.12.0' }];
 const PLATFORM = parsePlatform('linux-x64');
 
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
 
-async function timed(work: () => Promise<unknown>): Promise<number> {
-  const start = process.hrtime.bigint();
-  await work();
-  return Number(process.hrtime.bigint() - start) / 1e6;
-}
 
 /** A `qm coordinator` process serving one QM_HOME, and a client connected to it. */
 class ServedHome {

@@ -8,21 +8,13 @@ import { promisify } from 'node:util';
 import { DownloadManager } from '../src/core/download-manager';
 import { Downloader } from '../src/core/fetch/downloader';
 import { ForkedMirror } from './forked-mirror';
+import { median, timed } from './measure';
 
 const run = promisify(execFile);
 const SIZE = Number(process.env.QM_BENCH_BYTES ?? 200 * 1024 * 1024);
 const ROUNDS = Number(process.env.QM_BENCH_ROUNDS ?? 3);
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
 
-async function timed(work: () => Promise<void>): Promise<number> {
-  const start = process.hrtime.bigint();
-  await work();
-  return Number(process.hrtime.bigint() - start) / 1e6;
-}
 
 async function freshHome(): Promise<string> {
   return fs.mkdtemp(path.join(os.tmpdir(), 'qm-bench-'));

@@ -11,22 +11,14 @@ import { parsePlatform } from '../src/core/platform';
 import { resolvePlan } from '../src/core/resolve/plan';
 import { createCore } from '../src/core/services';
 import { ForkedMirror } from './forked-mirror';
+import { median, timed } from './measure';
 
 const run = promisify(execFile);
 const PAYLOAD = Number(process.env.QM_BENCH_PAYLOAD ?? 50 * 1024 * 1024);
 const ROUNDS = Number(process.env.QM_BENCH_ROUNDS ?? 5);
 const CLI = path.join(__dirname, '..', 'out', 'cli.js');
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
 
-async function timed(work: () => Promise<unknown>): Promise<number> {
-  const start = process.hrtime.bigint();
-  await work();
-  return Number(process.hrtime.bigint() - start) / 1e6;
-}
 
 async function main(): Promise<void> {
   await fs.access(CLI).catch(() => {
