@@ -1,6 +1,16 @@
 /**
- * The qm.toml language server arrives with its own issue; this entry exists so the build emits
- * the three bundles the extension will ship. It exits at once if started.
+ * The qm.toml language server's entry (out/server.js): `node out/server.js --stdio` (or
+ * --node-ipc, --socket=<port>), as vscode-languageclient starts it. See README.md beside it.
  */
-process.stderr.write('quartermaster language server: not part of this build yet\n');
-process.exitCode = 1;
+import { createConnection, ProposedFeatures } from 'vscode-languageserver/node';
+import { startLanguageServer } from './language-server';
+
+function main(): void {
+  const connection = createConnection(ProposedFeatures.all);
+  // A handler's stray rejection must not take the editor's server down with it.
+  process.on('unhandledRejection', (reason) => connection.console.error(`Unhandled rejection: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`));
+  startLanguageServer(connection);
+  connection.listen();
+}
+
+main();

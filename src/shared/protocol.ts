@@ -7,7 +7,7 @@
  * src/core/coordinator. Requests are cancelled with JSON-RPC's own $/cancelRequest, and a
  * client's jobs are cancelled when its connection closes.
  */
-import { NotificationType, RequestType, RequestType0 } from 'vscode-jsonrpc';
+import { NotificationType, NotificationType0, RequestType, RequestType0 } from 'vscode-jsonrpc';
 
 /** Bumped on any incompatible change; a client refuses a coordinator with another. */
 export const PROTOCOL_VERSION = 1;
@@ -136,3 +136,36 @@ export interface WireError {
   code: string;
   message: string;
 }
+
+/*
+ * The language server (src/server) and its client (the extension's vscode-languageclient).
+ * The server never downloads and keeps no cache of indexes or installs of its own: it asks its
+ * client, which forwards each request to the coordinator above and answers with the
+ * coordinator's result. A failure comes back as a JSON-RPC error whose `data` is a WireError
+ * (e.g. ENOVERSION when a spec matches no release). The client also tells the server what the
+ * coordinator reports, so the server's view follows installs made by anyone.
+ */
+
+/** server → client: resolve specs; the client forwards to the coordinator (qm/resolve). */
+export const ServerResolveRequest = new RequestType<ResolveParams, ResolvedTool[], WireError>('qm/server/resolve');
+
+/** server → client: the versions a tool offers, newest first; the client forwards to the coordinator (qm/listRemote). */
+export const ServerListRemoteRequest = new RequestType<{ tool: string }, RemoteVersion[], WireError>('qm/server/listRemote');
+
+/** server → client: every installed toolchain; the client forwards to the coordinator (qm/listInstalled). */
+export const ServerListInstalledRequest = new RequestType0<InstalledTool[], WireError>('qm/server/listInstalled');
+
+/**
+ * server → client: install toolchains (the requester's kind is 'language-server'); the client
+ * forwards to the coordinator (qm/install) and answers when the job ends.
+ */
+export const ServerInstallRequest = new RequestType<InstallParams, InstallResult, WireError>('qm/server/install');
+
+/** client → server: every qm/progress the coordinator reports, for any requester's job. */
+export const ServerProgressNotification = new NotificationType<JobProgress>('qm/server/progress');
+
+/**
+ * client → server: the installed toolchains changed in a way progress does not show (e.g. a
+ * `qm install` or `qm gc` that ran without the coordinator); the server asks qm/server/listInstalled again.
+ */
+export const ServerInstalledChangedNotification = new NotificationType0('qm/server/installedChanged');

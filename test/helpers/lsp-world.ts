@@ -1,0 +1,95 @@
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { CoordinatorHost } from '../../src/core/coordinator/host';
+import { parsePlatform } from '../../src/core/platform';
+import { createCore, type CoreServices } from '../../src/core/services';
+import { DEFAULT_GO_RELEASES, publishGoDist, type GoArtifact } from '../fixtures/go-dist';
+import { MirrorServer } from '../fixtures/mirror-server';
+import { DEFAULT_RELEASES, publishNodeDist, type PublishedArtifact } from '../fixtures/node-dist';
+import { DEFAULT_ZIG_RELEASES, publishZigDist, type ZigArtifact } from '../fixtures/zig-dist';
+import { FULL_CAPABILITIES, LspTestClient, type LspClientOptions } from './lsp-client';
+import { coordinatorBackend, type BackendCalls } from './lsp-coordinator';
+import { tempHome } from './temp-home';
+
+export const PLATFORM = 'linux-x64';
+
+export interface WorldOptions {
+  /** Extra bytes in each Node.js archive (to watch a download's progress). */
+  nodePayloadBytes?: number;
+}
+
+/**
+ * Everything a language-server test stands on: a mirror of nodejs.org, go.dev and ziglang.org on
+ * 127.0.0.1, a temporary QM_HOME, a real coordinator host (as the extension hosts one) over
+ * createCore, and a directory for projects.
+ */
+export class LspWorld {
+  private readonly cleanups: Array<() => Promise<unknown>> = [];
+  private projects = 0;
+
+  private constructor(
+    readonly mirror: MirrorServer,
+    readonly node: PublishedArtifact[],
+    readonly go: GoArtifact[],
+    readonly zig: ZigArtifact[],
+    readonly root: string,
+    readonly core: CoreServices,
+    readonly host: CoordinatorHost,
+  ) {}
+
+  static async start(options: WorldOptions = {}): Promise<LspWorld> {
+    const mirror = await MirrorServer.start();
+    const [node, go, zig] = await Promise.all([
+      publishNodeDist(mirror, DEFAULT_RELEASES, { platforms: ['linux-x64'], payloadBytes: options.nodePayloadBytes ?? 0 }),
+      publishGoDist(mirror, DEFAULT_GO_RELEASES, { platforms: ['linux-amd64'] }),
+      publishZigDist(mirror, DEFAULT_ZIG_RELEASES, { platforms: ['x86_64-linux'] }),
+    ]);
+    const { home: root, dispose } = await tempHome('qm-lsp-');
+    const env = LspWorld.envFor(mirror, root);
+    const core = createCore({ home: env.QM_HOME!, env });
+    const host = await CoordinatorHost.start({ core, platform: parsePlatform(PLATFORM) });
+    const world = new LspWorld(mirror, node, go, zig, root, core, host);
+    world.cleanups.push(() => mirror.close(), dispose, () => core.close(), () => host.dispose());
+    return world;
+  }
+
+  private static envFor(mirror: MirrorServer, root: string): NodeJS.ProcessEnv {
+    return {
+      QM_HOME: path.join(root, 'qm'),
+      QM_MIRROR_NODE: `${mirror.url}/dist`,
+      QM_MIRROR_GO: `${mirror.url}/dl`,
+      QM_MIRROR_ZIG: `${mirror.url}/download`,
+      QM_PLATFORM: PLATFORM,
+    };
+  }
+
+  /** QM_HOME, mirrors and platform, for `qm` children. */
+  get env(): NodeJS.ProcessEnv {
+    return LspWorld.envFor(this.mirror, this.root);
+  }
+
+  /** A fresh project directory with these files; returns the directory. */
+  async project(files: Record<string, string> = {}): Promise<string> {
+    const dir = path.join(this.root, 'projects', `p${++this.projects}`);
+    await fs.mkdir(dir, { recursive: true });
+    for (const [name, text] of Object.entries(files)) await fs.writeFile(path.join(dir, name), text);
+    return dir;
+  }
+
+  uri(dir: string, file: string): string {
+    return pathToFileURL(path.join(dir, file)).href;
+  }
+
+  /** A language server wired to this world's coordinator through the test double of the client. */
+  async server(options: LspClientOptions = {}): Promise<{ client: LspTestClient; calls: BackendCalls }> {
+    const backend = coordinatorBackend(this.host);
+    const { client } = await LspTestClient.start({ capabilities: FULL_CAPABILITIES, ...options, backend, env: { QM_PLATFORM: PLATFORM, ...options.env } });
+    this.cleanups.push(() => client.kill());
+    return { client, calls: backend.calls };
+  }
+
+  async dispose(): Promise<void> {
+    for (const cleanup of this.cleanups.splice(0).reverse()) await cleanup();
+  }
+}
