@@ -5,7 +5,7 @@ import type { Manifest } from '../core/manifest/types';
 import { selectVersion } from '../core/resolve/version-spec';
 import type { RemoteVersion } from '../shared/protocol';
 import { releaseMarks } from './status-text';
-import { cursorContext } from './toml-cursor';
+import { cursorContext, declaredTools } from './toml-cursor';
 import { ltsCodenames } from './tool-state';
 import type { ToolchainView } from './toolchain-view';
 
@@ -32,7 +32,8 @@ export function completions(document: TextDocument, manifest: Manifest | undefin
   const range = (start: number, end: number): Range => ({ start: document.positionAt(start), end: document.positionAt(end) });
   switch (context.kind) {
     case 'tool-name': {
-      const declared = new Set(manifest?.tools.map((tool) => tool.name));
+      const declared = declaredTools(text);
+      for (const tool of manifest?.tools ?? []) declared.add(tool.name);
       const items = KNOWN_TOOLS.filter((tool) => !declared.has(tool)).map((tool, index): CompletionItem => {
         const snippet = options.snippets && !context.valueFollows;
         return {

@@ -49,6 +49,25 @@ export function cursorContext(text: string, offset: number): CursorContext {
 }
 
 /**
+ * The tools a qm.toml names, read line by line: a half-typed line elsewhere can stop the TOML
+ * parser from seeing any of them, and completion must still leave them out.
+ */
+export function declaredTools(text: string): Set<string> {
+  const tools = new Set<string>();
+  let table: 'root' | 'tools' | 'other' = 'root';
+  for (const line of text.split(/\r\n|\r|\n/)) {
+    if (line.trimStart().startsWith('[')) {
+      table = HEADER.exec(line)?.[1] === 'tools' && !line.trimStart().startsWith('[[') ? 'tools' : 'other';
+      continue;
+    }
+    const key = /^\s*(tools\s*\.\s*)?(?:"([^"\\]*)"|'([^']*)'|([A-Za-z0-9_-]+))\s*=/.exec(line);
+    const dotted = key?.[1] !== undefined;
+    if (key && ((table === 'tools' && !dotted) || (table === 'root' && dotted))) tools.add(key[2] ?? key[3] ?? key[4] ?? '');
+  }
+  return tools;
+}
+
+/**
  * The key path of the table header above `lineStart` ([] at the top level; ['?'] under an array
  * of tables, which qm.toml does not use). Walks back one line at a time, so a cursor deep in a
  * large file costs one pass over the text above it.

@@ -272,9 +272,33 @@ export class LspTestClient {
     return this.diagnostics(uri, (params) => params.version === version && accept(params.diagnostics)).then((params) => params.diagnostics);
   }
 
-  /** Resolves at the next workspace/codeLens/refresh. */
+  /** Resolves at the next workspace/codeLens/refresh; rejects if the server exits first. */
   nextLensRefresh(): Promise<void> {
-    return new Promise((resolve) => this.events.once('lensRefresh', () => resolve()));
+    return new Promise((resolve, reject) => {
+      const onRefresh = (): void => {
+        this.events.off('exit', onExit);
+        resolve();
+      };
+      const onExit = (): void => {
+        this.events.off('lensRefresh', onRefresh);
+        reject(new Error(`the server exited before asking for a code lens refresh; stderr:\n${this.stderr.join('')}`));
+      };
+      this.events.once('lensRefresh', onRefresh);
+      this.events.once('exit', onExit);
+    });
+  }
+
+  /** The document's code lenses once they satisfy `accept`, asking again at each refresh the server requests. */
+  async lensesUntil(uri: string, accept: (lenses: CodeLens[]) => boolean): Promise<CodeLens[]> {
+    for (;;) {
+      const next = this.nextLensRefresh();
+      const lenses = await this.codeLenses(uri);
+      if (accept(lenses)) {
+        next.catch(() => undefined);
+        return lenses;
+      }
+      await next;
+    }
   }
 
   completion(uri: string, position: Position): Promise<CompletionList> {
