@@ -238,6 +238,11 @@ export class LspTestClient {
     await this.connection.sendNotification(DidCloseTextDocumentNotification.type, { textDocument: { uri } });
   }
 
+  /** As the extension does when installs change behind the coordinator's back (a standalone `qm`). */
+  async installedChanged(): Promise<void> {
+    await this.connection.sendNotification(ServerInstalledChangedNotification);
+  }
+
   async fileChanged(uri: string, type: FileChangeType = FileChangeType.Changed): Promise<void> {
     await this.connection.sendNotification(DidChangeWatchedFilesNotification.type, { changes: [{ uri, type }] });
   }
