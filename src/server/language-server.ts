@@ -18,7 +18,7 @@ import { QM_VERSION } from '../core/version';
 import { codeActions } from './code-actions';
 import { codeLenses } from './code-lens';
 import { SERVER_COMMANDS, ServerCommands } from './commands';
-import { completions } from './completion';
+import { CompletionProvider } from './completion';
 import { coordinatorLink } from './coordinator-link';
 import { manifestDiagnostics } from './diagnostics';
 import { DiagnosticsPublisher } from './diagnostics-publisher';
@@ -53,6 +53,7 @@ export function startLanguageServer(connection: Connection, env: NodeJS.ProcessE
   const link = coordinatorLink(connection);
   const view = new ToolchainView(link);
   const lockFiles = new LockFiles(documents);
+  const completion = new CompletionProvider(view);
   let platform = defaultPlatform(env);
   let client: ClientCapabilities = {};
 
@@ -145,8 +146,9 @@ export function startLanguageServer(connection: Connection, env: NodeJS.ProcessE
   connection.onCompletion(({ textDocument, position }) => {
     const document = documents.get(textDocument.uri);
     if (!document || documentKind(document.uri) !== 'qm.toml') return null;
-    const snippets = client.textDocument?.completion?.completionItem?.snippetSupport === true;
-    return completions(document, documents.manifest(document), view, document.offsetAt(position), { snippets });
+    const capabilities = client.textDocument?.completion;
+    const options = { snippets: capabilities?.completionItem?.snippetSupport === true, defaultEditRange: capabilities?.completionList?.itemDefaults?.includes('editRange') === true };
+    return completion.complete(document, documents.manifest(document), document.offsetAt(position), options);
   });
   connection.onHover(({ textDocument, position }) => {
     const document = documents.get(textDocument.uri);

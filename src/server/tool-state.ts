@@ -49,11 +49,12 @@ function noMatchMessage(entry: Pick<ToolEntry, 'name' | 'spec'>, spec: VersionSp
   return `No released version of ${entry.name} matches "${entry.spec}"${hint}`;
 }
 
-/** Node's LTS codenames, newest line first, lower-cased as specs write them. */
+/** Node's LTS codenames, newest line first, lower-cased as specs write them (only those a spec can name). */
 export function ltsCodenames(versions: readonly RemoteVersion[]): string[] {
   const names: string[] = [];
   for (const version of versions) {
-    if (typeof version.lts === 'string' && version.lts !== '' && !names.includes(version.lts.toLowerCase())) names.push(version.lts.toLowerCase());
+    const name = typeof version.lts === 'string' ? version.lts.toLowerCase() : '';
+    if (/^[a-z]+$/.test(name) && !names.includes(name)) names.push(name);
   }
   return names;
 }

@@ -76,6 +76,11 @@ export class ToolchainView {
     return installed.some((t) => t.tool === tool && t.version === version && (platform === undefined || t.platform === platform));
   }
 
+  /** The installed set as last heard (a new array after each answer), refreshing it when due. */
+  installed(): readonly InstalledTool[] | undefined {
+    return this.installedList.read();
+  }
+
   /** The job under way for `tool` `version`, whoever asked for it. */
   progress(tool: string, version: string): JobProgress | undefined {
     return this.jobs.get(`${tool}@${version}`);

@@ -89,7 +89,7 @@ export interface LspClientOptions {
 export const FULL_CAPABILITIES: ClientCapabilities = {
   textDocument: {
     synchronization: { dynamicRegistration: false },
-    completion: { completionItem: { snippetSupport: true, labelDetailsSupport: true } },
+    completion: { completionItem: { snippetSupport: true, labelDetailsSupport: true }, completionList: { itemDefaults: ['editRange'] } },
     hover: { contentFormat: ['markdown', 'plaintext'] },
     codeAction: { codeActionLiteralSupport: { codeActionKind: { valueSet: ['quickfix', 'refactor.rewrite'] } } },
     publishDiagnostics: { versionSupport: true },

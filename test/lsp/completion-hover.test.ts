@@ -10,9 +10,15 @@ function labels(list: CompletionList): string[] {
   return list.items.map((item) => item.label);
 }
 
-function edit(item: CompletionItem): TextEdit {
-  assert.ok(item.textEdit && 'range' in item.textEdit, `${item.label} carries a plain text edit`);
-  return item.textEdit;
+/** The edit an item makes: its own, or the list's default range with its text (LSP 3.17 itemDefaults). */
+function edit(list: CompletionList, item: CompletionItem): TextEdit {
+  if (item.textEdit) {
+    assert.ok('range' in item.textEdit, `${item.label} carries a plain text edit`);
+    return item.textEdit;
+  }
+  const range = list.itemDefaults?.editRange;
+  assert.ok(range && 'start' in range, `${item.label} has an edit range, its own or the list's`);
+  return { range, newText: item.textEditText ?? item.label };
 }
 
 function marks(list: CompletionList, label: string): string {
@@ -50,7 +56,7 @@ describe('language server completion and hover', { timeout }, () => {
     const list = await client.completion(uri, { line: 2, character: 1 });
     assert.deepEqual(labels(list), ['go', 'zig']);
     const zig = list.items[1]!;
-    assert.deepEqual(edit(zig), { range: { start: { line: 2, character: 0 }, end: { line: 2, character: 1 } }, newText: 'zig = "$1"' });
+    assert.deepEqual(edit(list, zig), { range: { start: { line: 2, character: 0 }, end: { line: 2, character: 1 } }, newText: 'zig = "$1"' });
     assert.equal(zig.insertTextFormat, 2, 'a snippet that leaves the cursor between the quotes');
     assert.equal(zig.command?.command, 'editor.action.triggerSuggest');
     assert.deepEqual(labels(await client.completion(uri, { line: 0, character: 0 })), [], 'nothing to complete in a header');
@@ -68,7 +74,7 @@ describe('language server completion and hover', { timeout }, () => {
     assert.equal(marks(list, '20.18.1'), ' LTS Iron, installed | 2024-11-20');
     assert.equal(marks(list, 'latest'), ' | → 23.3.0');
     assert.equal(marks(list, 'lts/iron'), ' | → 20.18.1');
-    assert.deepEqual(edit(list.items[6]!), { range: { start: { line: 1, character: 8 }, end: { line: 1, character: 9 } }, newText: '22.12.0' }, 'inside quotes the typed text is replaced');
+    assert.deepEqual(edit(list, list.items[6]!), { range: { start: { line: 1, character: 8 }, end: { line: 1, character: 9 } }, newText: '22.12.0' }, 'inside quotes the typed text is replaced');
   });
 
   it('quotes a version typed without quotes, and replaces a whole existing value', async () => {
@@ -76,9 +82,9 @@ describe('language server completion and hover', { timeout }, () => {
     await client.edit(uri, [{ range: { start: { line: 2, character: 0 }, end: { line: 2, character: 0 } }, text: 'tools.go = ' }]);
     await client.edit(uri, [{ range: { start: { line: 2, character: 0 }, end: { line: 2, character: 11 } }, text: '' }]);
     const typed = await client.completion(uri, { line: 1, character: 7 });
-    assert.deepEqual(edit(typed.items.find((item) => item.label === '22.11.0')!), { range: { start: { line: 1, character: 7 }, end: { line: 1, character: 7 } }, newText: '"22.11.0"' });
+    assert.deepEqual(edit(typed, typed.items.find((item) => item.label === '22.11.0')!), { range: { start: { line: 1, character: 7 }, end: { line: 1, character: 7 } }, newText: '"22.11.0"' });
     const within = await client.completion(uri, { line: 1, character: 9 });
-    assert.deepEqual(edit(within.items.find((item) => item.label === 'lts')!).range, { start: { line: 1, character: 8 }, end: { line: 1, character: 10 } });
+    assert.deepEqual(edit(within, within.items.find((item) => item.label === 'lts')!).range, { start: { line: 1, character: 8 }, end: { line: 1, character: 10 } });
   });
 
   it('a tool whose versions have not arrived gets keywords now and a complete list after the refresh', async () => {
@@ -94,7 +100,23 @@ describe('language server completion and hover', { timeout }, () => {
     assert.deepEqual(labels(warm), ['latest', '0.13.0', '0.12.1', '0.11.0'], 'the moving master build is not a version anyone can pin');
     assert.equal(marks(warm, '0.13.0'), ' latest | 2024-06-07');
     assert.equal(marks(warm, 'latest'), ' | → 0.13.0');
-    assert.equal(edit(warm.items[1]!).newText, '0.13.0', 'after the opening quote, the bare version');
+    assert.equal(edit(warm, warm.items[1]!).newText, '0.13.0', 'after the opening quote, the bare version');
+  });
+
+  it('gives each item its own edit when the client takes no default edit range', async () => {
+    const plain = await world.server({ capabilities: { textDocument: { completion: { completionItem: { snippetSupport: false } } } } });
+    const uri = world.uri(await world.project(), 'qm.toml');
+    await plain.client.open(uri, '[tools]\nnode = "99"\n');
+    // This client takes no lens refreshes: a message only the version list can give says it has arrived.
+    await plain.client.current(uri, (d) => d.some((x) => typeof x.message === 'string' && x.message.includes('the newest is')));
+    await plain.client.replace(uri, '[tools]\nnode = "22"\n');
+    const list = await plain.client.completion(uri, { line: 1, character: 9 });
+    assert.equal(list.itemDefaults, undefined);
+    assert.deepEqual(list.items[6]!.textEdit, { range: { start: { line: 1, character: 8 }, end: { line: 1, character: 10 } }, newText: '22.12.0' });
+    await plain.client.edit(uri, [{ range: { start: { line: 2, character: 0 }, end: { line: 2, character: 0 } }, text: '\n' }]);
+    const names = await plain.client.completion(uri, { line: 2, character: 0 });
+    assert.deepEqual(names.items.map((item) => item.textEdit?.newText), ['go', 'zig'], 'no snippets for a client without them');
+    assert.equal(await plain.client.shutdown(), 0);
   });
 
   it('completes the keys of an artifact', async () => {
@@ -102,7 +124,7 @@ describe('language server completion and hover', { timeout }, () => {
     await client.open(uri, '[artifacts.tool]\nur\n');
     const list = await client.completion(uri, { line: 1, character: 2 });
     assert.deepEqual(labels(list), ['url', 'sha256', 'dest']);
-    assert.deepEqual(edit(list.items[0]!), { range: { start: { line: 1, character: 0 }, end: { line: 1, character: 2 } }, newText: 'url = "${1:https://}"' });
+    assert.deepEqual(edit(list, list.items[0]!), { range: { start: { line: 1, character: 0 }, end: { line: 1, character: 2 } }, newText: 'url = "${1:https://}"' });
   });
 
   it('hovers a version: what it resolves to, release date, LTS, installed or not, download size', async () => {
