@@ -6,7 +6,7 @@ import { parsePlatform } from '../../src/core/platform';
 import { createCore, type CoreServices } from '../../src/core/services';
 import { DEFAULT_GO_RELEASES, publishGoDist, type GoArtifact } from '../fixtures/go-dist';
 import { MirrorServer } from '../fixtures/mirror-server';
-import { DEFAULT_RELEASES, publishNodeDist, type PublishedArtifact } from '../fixtures/node-dist';
+import { DEFAULT_RELEASES, publishNodeDist, type FixtureRelease, type PublishedArtifact } from '../fixtures/node-dist';
 import { DEFAULT_ZIG_RELEASES, publishZigDist, type ZigArtifact } from '../fixtures/zig-dist';
 import { FULL_CAPABILITIES, LspTestClient, type LspClientOptions } from './lsp-client';
 import { coordinatorBackend, type BackendCalls } from './lsp-coordinator';
@@ -17,6 +17,8 @@ export const PLATFORM = 'linux-x64';
 export interface WorldOptions {
   /** Extra bytes in each Node.js archive (to watch a download's progress). */
   nodePayloadBytes?: number;
+  /** Default: the fixture's six releases. */
+  nodeReleases?: readonly FixtureRelease[];
 }
 
 /**
@@ -41,7 +43,7 @@ export class LspWorld {
   static async start(options: WorldOptions = {}): Promise<LspWorld> {
     const mirror = await MirrorServer.start();
     const [node, go, zig] = await Promise.all([
-      publishNodeDist(mirror, DEFAULT_RELEASES, { platforms: ['linux-x64'], payloadBytes: options.nodePayloadBytes ?? 0 }),
+      publishNodeDist(mirror, options.nodeReleases ?? DEFAULT_RELEASES, { platforms: ['linux-x64'], payloadBytes: options.nodePayloadBytes ?? 0 }),
       publishGoDist(mirror, DEFAULT_GO_RELEASES, { platforms: ['linux-amd64'] }),
       publishZigDist(mirror, DEFAULT_ZIG_RELEASES, { platforms: ['x86_64-linux'] }),
     ]);
