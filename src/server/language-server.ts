@@ -97,7 +97,13 @@ export function startLanguageServer(connection: Connection, env: NodeJS.ProcessE
   connection.onInitialize((params): InitializeResult => {
     client = params.capabilities;
     const options = (params.initializationOptions ?? {}) as InitializationOptions;
-    if (typeof options.platform === 'string') platform = platformId(parsePlatform(options.platform));
+    if (typeof options.platform === 'string') {
+      try {
+        platform = platformId(parsePlatform(options.platform));
+      } catch (error) {
+        logger.warn(`initializationOptions.platform: ${error instanceof Error ? error.message : String(error)}; using ${platform}`);
+      }
+    }
     return {
       capabilities: {
         textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental },
@@ -148,7 +154,8 @@ export function startLanguageServer(connection: Connection, env: NodeJS.ProcessE
     if (!document || documentKind(document.uri) !== 'qm.toml') return null;
     const capabilities = client.textDocument?.completion;
     const options = { snippets: capabilities?.completionItem?.snippetSupport === true, defaultEditRange: capabilities?.completionList?.itemDefaults?.includes('editRange') === true };
-    return completion.complete(document, documents.manifest(document), document.offsetAt(position), options);
+    // Completion reads the text around the cursor; it never waits for a parse of a large file.
+    return completion.complete(document, documents.parsedManifest(document), document.offsetAt(position), options);
   });
   connection.onHover(({ textDocument, position }) => {
     const document = documents.get(textDocument.uri);

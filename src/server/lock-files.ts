@@ -72,6 +72,6 @@ function parse(file: string, text: string): LockState {
   try {
     return { kind: 'ok', file, lock: parseLockfile(text, file), text };
   } catch (error) {
-    return { kind: 'bad', file, message: error instanceof Error ? error.message : String(error) };
+    return { kind: 'bad', file, message: `${LOCK_FILE} cannot be used: ${error instanceof Error ? error.message : String(error)}` };
   }
 }

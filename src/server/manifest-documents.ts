@@ -59,6 +59,12 @@ export class ManifestDocuments {
     return manifest;
   }
 
+  /** The parsed manifest if this version was already parsed; never parses (for answers that must not wait). */
+  parsedManifest(document: TextDocument): Manifest | undefined {
+    const cached = this.parsed.get(document.uri);
+    return cached?.version === document.version ? cached.manifest : undefined;
+  }
+
   /** Open manifests, in the order they were opened. */
   manifests(): TextDocument[] {
     return this.documents.all().filter((document) => {

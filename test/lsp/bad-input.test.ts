@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { Position } from 'vscode-languageserver-protocol';
-import type { LspTestClient } from '../helpers/lsp-client';
+import { LspTestClient } from '../helpers/lsp-client';
 import { LspWorld } from '../helpers/lsp-world';
 
 const timeout = 90_000;
@@ -120,6 +120,23 @@ describe('language server on bad input: never a crash, always a diagnostic', { t
       { numRuns: 150 },
     );
     await answers(uri);
+  });
+
+  it('a client that forwards nothing to a coordinator: the parser\'s diagnostics, keywords, lenses that say why', async () => {
+    const { client: bare } = await LspTestClient.start({ env: { QM_PLATFORM: 'linux-x64' } });
+    try {
+      const uri = world.uri(await world.project(), 'qm.toml');
+      await bare.open(uri, '[tools]\nnode = "22"\nnodejs = "1"\n');
+      assert.deepEqual((await bare.current(uri)).map((d) => d.code), ['unknown-tool']);
+      const lenses = await bare.lensesUntil(uri, (l) => l[0]?.command?.title.includes('unresolved') === true);
+      assert.match(lenses[0]!.command!.title, /^node: unresolved \(.*qm\/server\/resolve.*\)$/);
+      const list = await bare.completion(uri, { line: 1, character: 9 });
+      assert.equal(list.isIncomplete, true);
+      assert.deepEqual(list.items.map((item) => item.label), ['latest', 'lts']);
+      assert.equal(await bare.shutdown(), 0);
+    } finally {
+      await bare.kill();
+    }
   });
 
   function probeAt(uri: string, kind: string, position: Position): Promise<unknown> {

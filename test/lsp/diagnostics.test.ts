@@ -76,6 +76,16 @@ describe('language server diagnostics (real server over stdio, real coordinator 
     for (const d of settled) assert.equal(d.source, 'quartermaster');
   });
 
+  it('reports an artifact without a sha256 or with a plain http URL, and a qm.lock that cannot be read', async () => {
+    const dir = await world.project({ 'qm.lock': 'version = 1\n[[tool]\n' });
+    const uri = world.uri(dir, 'qm.toml');
+    await client.open(uri, '[artifacts.tool]\nurl = "http://example.com/tool"\n');
+    const diagnostics = await client.current(uri, has('lock-unreadable'));
+    assert.deepEqual(brief(diagnostics), ['missing-key 1 0:0-0:16', 'lock-unreadable 2 0:0-0:16', 'bad-url 1 1:6-1:31']);
+    assert.equal(messageOf(diagnostics[0]!), 'Artifact "tool" has no sha256: add sha256 = "<64 hexadecimal characters>"');
+    assert.match(messageOf(diagnostics[1]!), /^qm\.lock cannot be used: \/.*\/qm\.lock:3:1: Unterminated table-key$/);
+  });
+
   it('reports TOML syntax errors where they are, and keeps reading the rest', async () => {
     const dir = await world.project();
     const uri = world.uri(dir, 'qm.toml');
