@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { ResponseError, type WorkspaceEdit } from 'vscode-languageserver/node';
@@ -116,12 +115,12 @@ export class ServerCommands {
     const kept = previous.kind === 'ok' ? previous.lock.tools.filter((old) => old.platform !== platform && manifest.tools.some((t) => t.name === old.name && t.spec === old.spec)) : [];
     const text = formatLockfile({ tools: [...current, ...kept], artifacts: manifest.artifacts.map(({ name, url, sha256 }) => ({ name, url, sha256 })) });
     const uri = this.deps.documents.openLock(previous.file)?.uri ?? siblingUri(args.uri, LOCK_FILE);
-    const applied = await this.deps.applyEdit(`Update ${LOCK_FILE}`, await this.lockEdit(uri, previous, text));
+    const applied = await this.deps.applyEdit(`Update ${LOCK_FILE}`, this.lockEdit(uri, previous, text));
     this.deps.lockChanged(previous.file);
     return { applied, uri };
   }
 
-  private async lockEdit(uri: string, previous: LockState, text: string): Promise<WorkspaceEdit> {
+  private lockEdit(uri: string, previous: Exclude<LockState, { kind: 'bad' }>, text: string): WorkspaceEdit {
     if (previous.kind === 'none') {
       if (!this.deps.canCreateFiles) throw failure('EUSAGE', `There is no ${LOCK_FILE} and this editor cannot create one from the language server; run "qm lock"`);
       return {
@@ -131,10 +130,9 @@ export class ServerCommands {
         ],
       };
     }
-    const open = this.deps.documents.openLock(previous.file);
-    const old = open?.getText() ?? (previous.kind === 'ok' ? previous.text : await fs.readFile(previous.file, 'utf8'));
-    const document = TextDocument.create(uri, 'toml', 0, old);
-    return { changes: { [uri]: [{ range: { start: { line: 0, character: 0 }, end: document.positionAt(old.length) }, newText: text }] } };
+    // The whole text as read (the editor's when open), replaced.
+    const old = TextDocument.create(uri, 'toml', 0, previous.text);
+    return { changes: { [uri]: [{ range: { start: { line: 0, character: 0 }, end: old.positionAt(previous.text.length) }, newText: text }] } };
   }
 
   private manifestAt(uri: string): Manifest {

@@ -4,12 +4,10 @@ import { KNOWN_TOOLS } from '../core/manifest/known-tools';
 import type { Manifest } from '../core/manifest/types';
 import { parseVersionSpec, selectVersion } from '../core/resolve/version-spec';
 import type { InstalledTool, RemoteVersion } from '../shared/protocol';
-import { releaseMarks } from './status-text';
+import { releaseMarks, TOOL_TITLES } from './status-text';
 import { cursorContext, declaredTools } from './toml-cursor';
 import { ltsCodenames } from './tool-state';
 import type { ToolchainView } from './toolchain-view';
-
-export const TOOL_TITLES: Readonly<Record<string, string>> = { node: 'Node.js', go: 'Go', zig: 'Zig' };
 
 const ARTIFACT_KEYS = [
   { key: 'url', detail: 'Where the file is downloaded from (https://)', snippet: 'url = "${1:https://}"' },

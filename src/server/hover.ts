@@ -1,9 +1,8 @@
 import { MarkupKind, type Hover } from 'vscode-languageserver/node';
 import type { Manifest, ToolEntry } from '../core/manifest/types';
 import type { RemoteVersion } from '../shared/protocol';
-import { TOOL_TITLES } from './completion';
 import { containsOffset, toLspRange } from './ranges';
-import { formatSize, progressText, releaseMarks } from './status-text';
+import { formatSize, progressText, releaseMarks, TOOL_TITLES } from './status-text';
 import { toolState, type ToolState } from './tool-state';
 import type { ToolchainView } from './toolchain-view';
 

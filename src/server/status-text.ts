@@ -1,6 +1,9 @@
 import type { JobProgress, RemoteVersion } from '../shared/protocol';
 import type { ToolState } from './tool-state';
 
+/** How people write the tools' names. */
+export const TOOL_TITLES: Readonly<Record<string, string>> = { node: 'Node.js', go: 'Go', zig: 'Zig' };
+
 /** "45.2 MB" (decimal units, as download sizes are usually shown). */
 export function formatSize(bytes: number): string {
   if (bytes < 1000) return `${bytes} B`;
