@@ -1,6 +1,7 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import type { Diagnostic } from 'vscode-languageserver-protocol';
 import { CoordinatorHost } from '../../src/core/coordinator/host';
 import { parsePlatform } from '../../src/core/platform';
 import { createCore, type CoreServices } from '../../src/core/services';
@@ -89,6 +90,18 @@ export class LspWorld {
     const { client } = await LspTestClient.start({ capabilities: FULL_CAPABILITIES, ...options, backend, env: { QM_PLATFORM: PLATFORM, ...options.env } });
     this.cleanups.push(() => client.kill());
     return { client, calls: backend.calls };
+  }
+
+  /**
+   * Returns once `client`'s server holds the version lists of `tools`: a spec no release matches
+   * is reported from the list ("No released version of ...") only when the list has arrived.
+   */
+  async warmVersions(client: LspTestClient, tools: string[]): Promise<void> {
+    const uri = this.uri(await this.project(), 'qm.toml');
+    await client.open(uri, `[tools]\n${tools.map((tool) => `${tool} = "999"`).join('\n')}\n`);
+    const fromList = (tool: string) => (d: Diagnostic): boolean => d.code === 'no-version' && typeof d.message === 'string' && d.message.startsWith(`No released version of ${tool} matches`);
+    await client.current(uri, (diagnostics) => tools.every((tool) => diagnostics.some(fromList(tool))));
+    await client.close(uri);
   }
 
   async dispose(): Promise<void> {

@@ -31,6 +31,7 @@ describe('language server code actions, code lenses and commands', { timeout }, 
   before(async () => {
     world = await LspWorld.start({ nodePayloadBytes: 64 * KiB });
     ({ client, calls } = await world.server());
+    await world.warmVersions(client, ['node', 'go', 'zig']);
   });
   after(async () => {
     assert.equal(await client.shutdown(), 0);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { CompletionItem, CompletionList, MarkupContent, TextEdit } from 'vscode-languageserver-protocol';
+import type { CompletionItem, CompletionList, MarkupContent, Position, TextEdit } from 'vscode-languageserver-protocol';
 import type { LspTestClient } from '../helpers/lsp-client';
 import { LspWorld } from '../helpers/lsp-world';
 
@@ -36,6 +36,8 @@ describe('language server completion and hover', { timeout }, () => {
     // node 20.18.1 is installed before the server starts: completion and hover must say so.
     await world.host.install({ jobId: 'setup', requester: { kind: 'command', pid: process.pid, label: 'test setup' }, tools: [{ name: 'node', spec: '20.18.1' }] });
     ({ client } = await world.server());
+    // zig stays cold: one test watches its versions arrive.
+    await world.warmVersions(client, ['node', 'go']);
   });
   after(async () => {
     assert.equal(await client.shutdown(), 0);
@@ -48,6 +50,19 @@ describe('language server completion and hover', { timeout }, () => {
     await client.open(uri, text);
     await client.lensesUntil(uri, (lenses) => lenses.length > 0 && lenses.every((lens) => !lens.command!.title.endsWith('resolving…')));
     return uri;
+  }
+
+  /** Completion once the versions have arrived: asked again at each refresh the server announces. */
+  async function completeWarm(uri: string, position: Position): Promise<CompletionList> {
+    for (;;) {
+      const refreshed = client.nextLensRefresh();
+      const list = await client.completion(uri, position);
+      if (!list.isIncomplete) {
+        refreshed.catch(() => undefined);
+        return list;
+      }
+      await refreshed;
+    }
   }
 
   it('completes tool names in [tools], leaving out those already declared', async () => {
@@ -64,7 +79,7 @@ describe('language server completion and hover', { timeout }, () => {
 
   it('completes versions newest first, with LTS, latest and installed marked, and keywords first', async () => {
     const uri = await openSettled('[tools]\nnode = "2"\n');
-    const list = await client.completion(uri, { line: 1, character: 9 });
+    const list = await completeWarm(uri, { line: 1, character: 9 });
     assert.equal(list.isIncomplete, false);
     assert.deepEqual(labels(list), ['latest', 'lts', 'lts/jod', 'lts/iron', 'lts/hydrogen', '23.3.0', '22.12.0', '22.11.0', '20.18.1', '20.18.0', '18.20.4']);
     const sortTexts = list.items.map((item) => item.sortText!);
@@ -81,10 +96,20 @@ describe('language server completion and hover', { timeout }, () => {
     const uri = await openSettled('[tools]\nnode = "22"\n');
     await client.edit(uri, [{ range: { start: { line: 2, character: 0 }, end: { line: 2, character: 0 } }, text: 'tools.go = ' }]);
     await client.edit(uri, [{ range: { start: { line: 2, character: 0 }, end: { line: 2, character: 11 } }, text: '' }]);
-    const typed = await client.completion(uri, { line: 1, character: 7 });
+    const typed = await completeWarm(uri, { line: 1, character: 7 });
     assert.deepEqual(edit(typed, typed.items.find((item) => item.label === '22.11.0')!), { range: { start: { line: 1, character: 7 }, end: { line: 1, character: 7 } }, newText: '"22.11.0"' });
     const within = await client.completion(uri, { line: 1, character: 9 });
     assert.deepEqual(edit(within, within.items.find((item) => item.label === 'lts')!).range, { start: { line: 1, character: 8 }, end: { line: 1, character: 10 } });
+  });
+
+  it('completes with CRLF line breaks, after a dotted tools.<name> key, and not in other tables', async () => {
+    const uri = await openSettled('# CRLF\r\ntools.node = "2"\r\n\r\n[other]\r\nnode = "2"\r\n');
+    const dotted = await completeWarm(uri, { line: 1, character: 15 });
+    assert.equal(dotted.items[0]?.label, 'latest');
+    assert.deepEqual(edit(dotted, dotted.items.find((item) => item.label === '22.12.0')!), { range: { start: { line: 1, character: 14 }, end: { line: 1, character: 15 } }, newText: '22.12.0' });
+    assert.deepEqual(labels(await client.completion(uri, { line: 4, character: 9 })), [], '[other] is not [tools]');
+    await client.edit(uri, [{ range: { start: { line: 2, character: 0 }, end: { line: 2, character: 0 } }, text: 'tools.' }]);
+    assert.deepEqual(labels(await client.completion(uri, { line: 2, character: 6 })), ['go', 'zig']);
   });
 
   it('a tool whose versions have not arrived gets keywords now and a complete list after the refresh', async () => {
@@ -95,7 +120,7 @@ describe('language server completion and hover', { timeout }, () => {
     assert.equal(cold.isIncomplete, true);
     assert.deepEqual(labels(cold), ['latest']);
     await refreshed;
-    const warm = await client.completion(uri, { line: 1, character: 7 });
+    const warm = await completeWarm(uri, { line: 1, character: 7 });
     assert.equal(warm.isIncomplete, false);
     assert.deepEqual(labels(warm), ['latest', '0.13.0', '0.12.1', '0.11.0'], 'the moving master build is not a version anyone can pin');
     assert.equal(marks(warm, '0.13.0'), ' latest | 2024-06-07');
