@@ -1,31 +1,18 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import * as fs from 'node:fs/promises';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
-import { isQmError, type QmErrorCode } from '../../src/core/errors';
+import { after, afterEach, beforeEach, describe, it } from 'node:test';
+import { isQmError } from '../../src/core/errors';
 import { backoffDelay, parseRetryAfter } from '../../src/core/fetch/backoff';
 import { chooseProxy } from '../../src/core/fetch/dispatcher';
 import { Downloader } from '../../src/core/fetch/downloader';
 import { ResumeState, parseContentRange } from '../../src/core/fetch/resume';
-import type { DownloaderOptions } from '../../src/core/fetch/types';
 import { applyMirrors, isLoopbackHost } from '../../src/core/fetch/url-policy';
-import { MirrorServer } from '../fixtures/mirror-server';
-
-const MiB = 1024 * 1024;
-
-async function rejectsWith(promise: Promise<unknown>, code: QmErrorCode) {
-  const error = await promise.then(
-    () => assert.fail(`expected ${code}, but it succeeded`),
-    (caught: unknown) => caught,
-  );
-  assert.ok(isQmError(error, code), `expected ${code}, got ${String(error)}`);
-  return error;
-}
+import { MiB, rejectsWith, useDownloaderFixture } from '../helpers/downloader-fixture';
 
 /** How many of this process's descriptors point at `file` (Linux; elsewhere 0). */
 async function descriptorsOpenOn(file: string): Promise<number> {
@@ -176,38 +163,12 @@ void describe('fetch helpers', () => {
 });
 
 void describe('Downloader cancellation and proxies', () => {
-  let server: MirrorServer;
-  let dir: string;
-  const downloaders: Downloader[] = [];
-
-  function downloader(options: DownloaderOptions = {}): Downloader {
-    const created = new Downloader({ env: {}, retries: 3, baseBackoffMs: 5, maxBackoffMs: 50, ...options });
-    downloaders.push(created);
-    return created;
-  }
-
-  function file(name: string, size: number) {
-    const urlPath = `/files/${name}`;
-    return { ...server.addFile(urlPath, randomBytes(size)), path: urlPath, dest: path.join(dir, name) };
-  }
-
-  before(async () => {
-    server = await MirrorServer.start();
-  });
-  after(() => server.close());
-  beforeEach(async () => {
-    dir = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), 'qm-downloader-')));
-    server.clearFaults();
-    server.resetStats();
-  });
-  afterEach(async () => {
-    await Promise.all(downloaders.splice(0).map((d) => d.close()));
-    await fs.rm(dir, { recursive: true, force: true });
-  });
+  const fx = useDownloaderFixture();
+  const { downloader, file } = fx;
 
   void it('cancels mid-body quickly with ECANCELLED and leaves no descriptor open', async () => {
     const blob = file('slow.bin', 4 * MiB);
-    server.fault(blob.path, { kind: 'throttle', bytesPerSecond: 256 * 1024 });
+    fx.server.fault(blob.path, { kind: 'throttle', bytesPerSecond: 256 * 1024 });
     const controller = new AbortController();
     let abortedAt = 0;
     const download = downloader().downloadToFile({
@@ -229,7 +190,7 @@ void describe('Downloader cancellation and proxies', () => {
 
   void it('cancels during a backoff wait without another request', async () => {
     const blob = file('backoff.bin', 1000);
-    server.fault(blob.path, { kind: 'status', status: 503, retryAfterSeconds: 60, times: 5 });
+    fx.server.fault(blob.path, { kind: 'status', status: 503, retryAfterSeconds: 60, times: 5 });
     const controller = new AbortController();
     const started = performance.now();
     const logger = {
@@ -243,7 +204,7 @@ void describe('Downloader cancellation and proxies', () => {
     const download = downloader({ maxBackoffMs: 60_000, logger }).downloadToFile({ url: blob.url, dest: blob.dest, signal: controller.signal });
     await rejectsWith(download, 'ECANCELLED');
     assert.ok(performance.now() - started < 5_000, 'did not sit out the minute');
-    assert.equal(server.stats(blob.path).requests, 1);
+    assert.equal(fx.server.stats(blob.path).requests, 1);
     assert.equal(await descriptorsOpenOn(blob.dest), 0);
   });
 
@@ -254,7 +215,7 @@ void describe('Downloader cancellation and proxies', () => {
       'ECANCELLED',
     );
     assert.match(error.message, /GET http:\/\/127\.0\.0\.1.*never\.bin/);
-    assert.equal(server.stats(blob.path).requests, 0);
+    assert.equal(fx.server.stats(blob.path).requests, 0);
   });
 
   void describe('through a forward proxy', () => {
@@ -283,14 +244,14 @@ void describe('Downloader cancellation and proxies', () => {
       await downloader({ env: { HTTP_PROXY: proxy.url } }).downloadToFile({ url: blob.url, dest: blob.dest });
       await downloader({ proxy: proxy.url }).downloadToFile({ url: blob.url, dest: blob.dest });
       assert.deepEqual(proxy.seen, []);
-      assert.equal(server.stats(blob.path).requests, 2);
+      assert.equal(fx.server.stats(blob.path).requests, 2);
     });
 
     void it('honours NO_PROXY from env, also for an explicit proxy', async () => {
       const blob = file('noproxy.bin', 1000);
       await downloader({ proxy: proxy.url, proxyLoopback: true, env: { NO_PROXY: '127.0.0.1' } }).downloadToFile({ url: blob.url, dest: blob.dest });
       assert.deepEqual(proxy.seen, []);
-      assert.equal(server.stats(blob.path).requests, 1);
+      assert.equal(fx.server.stats(blob.path).requests, 1);
     });
   });
 });
