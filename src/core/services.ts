@@ -17,6 +17,8 @@ export interface CoreOptions {
   /** Per-tool mirror base URLs; QM_MIRROR_* from `env` fill the gaps. */
   mirrors?: Partial<Record<ToolName, string>>;
   proxy?: string;
+  /** Default true: check TLS certificates. */
+  strictSsl?: boolean;
   allowInsecureHttp?: boolean;
   indexTtlMs?: number;
   logger?: Logger;
@@ -44,6 +46,7 @@ export function createCore(options: CoreOptions = {}): CoreServices {
     mirrors: mirrorRules({ ...mirrorsFromEnv(env), ...options.mirrors }),
     ...(options.proxy ? { proxy: options.proxy } : {}),
     ...(options.allowInsecureHttp ? { allowInsecureHttp: true } : {}),
+    ...(options.strictSsl === false ? { strictSsl: false } : {}),
   });
   const manager = new DownloadManager({
     home,

@@ -12,6 +12,8 @@ export interface DispatcherSettings {
   env: NodeJS.ProcessEnv;
   /** Send loopback targets through the proxy too. */
   proxyLoopback: boolean;
+  /** False: accept any TLS certificate (for proxies that re-sign traffic). */
+  strictSsl: boolean;
   /** Throws for a URL that may not be fetched; called for the request and every redirect hop. */
   checkUrl: (url: string) => void;
 }
@@ -24,7 +26,7 @@ export { chooseProxy, type ProxyChoice } from './proxy-url';
  * to plain http on another host is refused before any connection is made to it.
  */
 export function createDispatcher(settings: DispatcherSettings): Dispatcher {
-  const connect = { timeout: settings.connectTimeoutMs };
+  const connect = { timeout: settings.connectTimeoutMs, rejectUnauthorized: settings.strictSsl };
   const choice = chooseProxy(settings.proxy, settings.env);
   const proxied = choice && proxyAgent(choice, connect);
   const direct = new Agent({ connect });
@@ -33,7 +35,7 @@ export function createDispatcher(settings: DispatcherSettings): Dispatcher {
   return base.compose(policyGuard(settings.checkUrl), interceptors.redirect({ maxRedirections: settings.maxRedirects }));
 }
 
-function proxyAgent(choice: ProxyChoice, connect: { timeout: number }): Dispatcher {
+function proxyAgent(choice: ProxyChoice, connect: { timeout: number; rejectUnauthorized: boolean }): Dispatcher {
   try {
     // Values are passed explicitly ('' = none) so undici never falls back to process.env.
     return new EnvHttpProxyAgent({

@@ -31,6 +31,7 @@ export class Downloader {
       proxy: options.proxy,
       env: options.env ?? process.env,
       proxyLoopback: options.proxyLoopback ?? false,
+      strictSsl: options.strictSsl ?? true,
       checkUrl: (url) => void this.policy.check(url),
     };
     checkProxyUrl(options.proxy, this.dispatcherSettings.env);

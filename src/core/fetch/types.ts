@@ -32,6 +32,8 @@ export interface DownloaderOptions {
    * usually cannot reach this machine's loopback, so they go direct.
    */
   proxyLoopback?: boolean;
+  /** Check TLS certificates (VS Code's http.proxyStrictSSL). Default true; false accepts any certificate. */
+  strictSsl?: boolean;
   /** Allow plain http:// to non-loopback hosts. Default false. */
   allowInsecureHttp?: boolean;
   /** Prefix rewrites applied before anything else, first match wins. */

@@ -8,7 +8,7 @@ import { selectVersion } from '../resolve/version-spec';
 import type { CoreServices } from '../services';
 import { listManifestUses } from '../state/usage';
 import { directorySize } from '../store/disk-usage';
-import { createTempPath, removeTemp } from '../store/temp-files';
+import { moveAsideAndDelete } from './uninstall';
 
 export interface GcOptions {
   /** Manifests not used for this many days no longer keep anything. Default 30. */
@@ -154,12 +154,6 @@ async function removeUnderLock(
   } finally {
     await lock.release();
   }
-}
-
-async function moveAsideAndDelete(core: Pick<CoreServices, 'layout'>, dir: string): Promise<void> {
-  const aside = await createTempPath(core.layout.tmpDir, 'dir');
-  await fs.rename(dir, aside);
-  await removeTemp(aside);
 }
 
 async function listBlobs(dir: string): Promise<Array<{ sha256: string; path: string; size: number; mtimeMs: number }>> {
