@@ -1,21 +1,8 @@
-import type { JobProgress, RemoteVersion } from '../shared/protocol';
+import type { JobProgress } from '../shared/protocol';
+import { formatSize } from '../shared/wording';
+
+export { TOOL_TITLES, formatSize, releaseMarks } from '../shared/wording';
 import type { ToolState } from './tool-state';
-
-/** How people write the tools' names. */
-export const TOOL_TITLES: Readonly<Record<string, string>> = { node: 'Node.js', go: 'Go', zig: 'Zig' };
-
-/** "45.2 MB" (decimal units, as download sizes are usually shown). */
-export function formatSize(bytes: number): string {
-  if (bytes < 1000) return `${bytes} B`;
-  const units = ['kB', 'MB', 'GB', 'TB'];
-  let value = bytes / 1000;
-  let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit++;
-  }
-  return `${value >= 100 ? value.toFixed(0) : value.toFixed(1)} ${units[unit]}`;
-}
 
 /** "downloading 42%", "waiting for pid 1234", "installing": a job's state in a few words. */
 export function progressText(progress: JobProgress): string {
@@ -29,15 +16,6 @@ export function progressText(progress: JobProgress): string {
     default:
       return 'installing';
   }
-}
-
-/** "LTS Jod", "latest", "prerelease": how a release stands among the tool's versions. */
-export function releaseMarks(release: RemoteVersion, newestStable: RemoteVersion | undefined): string[] {
-  const marks: string[] = [];
-  if (typeof release.lts === 'string' && release.lts !== '') marks.push(`LTS ${release.lts}`);
-  if (release === newestStable) marks.push('latest');
-  if (release.prerelease) marks.push('prerelease');
-  return marks;
 }
 
 /** One line for a code lens: the state of a tool entry now. */
