@@ -1,17 +1,34 @@
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { CoordinatorHost } from '../core/coordinator/host';
-import { defaultHome } from '../core/home';
 import type { Logger } from '../core/log';
-import { currentPlatform } from '../core/platform';
+import { currentPlatform, platformId } from '../core/platform';
 import { createCore } from '../core/services';
+import type { QuartermasterApi } from './api';
+import { AutoInstaller } from './auto-install';
+import { CacheWatcher } from './cache-watcher';
+import { writeCliShim } from './cli-shim';
+import { registerInstallCommands, type InstallCommandDeps } from './commands/install';
+import { registerMaintenanceCommands } from './commands/maintenance';
+import { registerSwitchCommand } from './commands/switch-version';
+import { Jobs } from './jobs';
+import { startLanguageClient, type QmLanguageClient } from './language-client';
+import { watchManifests } from './manifest-watcher';
+import { affectsCore, coreOptions, environmentFor, readSettings } from './settings';
+import { ToolchainStatusBar } from './status-bar';
+import { QmTaskProvider, TASK_TYPE } from './tasks';
+import { TerminalEnvironment } from './terminal-env';
+import { ToolchainsView } from './toolchains-view';
+import { WorkspaceModel } from './workspace-model';
 
 /**
- * Activation: this window hosts (or joins) the one coordinator for the shared QM_HOME, and every
- * integrated terminal and task learns where it is through QM_COORDINATOR, so that `qm` typed in
- * a terminal sends its work to the same download manager. Commands, the language server, the
- * status bar and tasks arrive in later issues and go through the same host.
+ * Activation: this window hosts (or joins) the one coordinator for the shared QM_HOME; every
+ * install — palette, status bar, language server, automatic fetch, tasks, `qm` in a terminal —
+ * goes through it. Activation does the minimum before returning: heavier parts (the language
+ * client, chokidar, the workspace scan) start without being awaited.
  */
-export async function activate(context: vscode.ExtensionContext): Promise<void> {
+export async function activate(context: vscode.ExtensionContext): Promise<QuartermasterApi> {
+  const started = Date.now();
   const channel = vscode.window.createOutputChannel('Quartermaster', { log: true });
   context.subscriptions.push(channel);
   const logger: Logger = {
@@ -20,15 +37,97 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     warn: (message) => channel.warn(message),
     error: (message) => channel.error(message),
   };
-  const home = vscode.workspace.getConfiguration('quartermaster').get<string>('home') || defaultHome();
-  // Modules do no work at import; everything starts here, when VS Code activates us.
-  const core = createCore({ home, logger });
-  const host = await CoordinatorHost.start({ core, platform: currentPlatform(), logger });
+  const settings = readSettings();
+  const platform = currentPlatform();
+  const core = createCore(coreOptions(settings, logger));
+  const host = await CoordinatorHost.start({ core, platform, logger });
   context.subscriptions.push({ dispose: () => void host.dispose().then(() => core.close()) });
-  context.environmentVariableCollection.replace('QM_COORDINATOR', host.endpoint);
-  context.environmentVariableCollection.replace('QM_HOME', home);
-  logger.info(`QM_HOME ${home}; coordinator ${host.role} at ${host.endpoint}`);
-  host.onRoleChange((role) => logger.info(`Coordinator role: ${role}`));
+  logger.info(`QM_HOME ${settings.home}; coordinator ${host.role} at ${host.endpoint}`);
+  context.subscriptions.push(host.onRoleChange((role) => logger.info(`Coordinator role: ${role}`)));
+
+  const jobs = new Jobs(host, logger);
+  const model = new WorkspaceModel({ host, layout: core.layout, platform: platformId(platform), logger, network: () => vscode.workspace.isTrusted });
+  const statusBar = new ToolchainStatusBar(model, jobs);
+  const view = new ToolchainsView(host, core.layout, jobs, model, logger);
+  context.subscriptions.push(jobs, model, statusBar, view);
+
+  const shimDir = path.join(context.globalStorageUri.fsPath, 'bin');
+  const cli = context.asAbsolutePath(path.join('out', 'cli.js'));
+  const variables = (): Record<string, string> => ({ ...environmentFor(settings), QM_COORDINATOR: host.endpoint });
+  const terminals = new TerminalEnvironment(context.environmentVariableCollection, model, shimDir, variables);
+  context.subscriptions.push(terminals);
+  writeCliShim(shimDir, cli).catch((error: unknown) => logger.warn(`Could not write the qm launcher in ${shimDir}: ${String(error)}`));
+
+  const deps: InstallCommandDeps = { core, host, jobs, model, platform, logger, currentManifest: () => statusBar.current() };
+  let languageClient: QmLanguageClient | undefined;
+  const installedChanged = (): void => {
+    view.refresh();
+    languageClient?.installedChanged();
+    void model.refreshAll();
+  };
+  context.subscriptions.push(
+    ...registerInstallCommands(deps),
+    registerSwitchCommand(deps),
+    ...registerMaintenanceCommands({ core, host, model, logger, changed: installedChanged }),
+    vscode.commands.registerCommand('quartermaster.cancelDownloads', () => {
+      const count = jobs.cancelAll();
+      vscode.window.setStatusBarMessage(count > 0 ? `Quartermaster: cancelled ${count} download${count === 1 ? '' : 's'}` : 'Quartermaster: nothing of this window is downloading', 3000);
+      return count;
+    }),
+    vscode.commands.registerCommand('quartermaster.showLog', () => channel.show(true)),
+    vscode.commands.registerCommand('quartermaster.refresh', () => installedChanged()),
+    vscode.window.createTreeView('quartermaster.toolchains', { treeDataProvider: view, showCollapseAll: false }),
+    vscode.tasks.registerTaskProvider(TASK_TYPE, new QmTaskProvider(model, { node: process.execPath, cli, env: variables })),
+  );
+
+  const autoInstaller = new AutoInstaller({
+    jobs,
+    logger,
+    setting: () => readSettings().autoInstall,
+    trusted: () => vscode.workspace.isTrusted,
+    installed: (status) => model.refresh(status.file),
+  });
+  context.subscriptions.push(
+    model.onDidChange((status) => status && autoInstaller.consider(status)),
+    watchManifests(model),
+    vscode.workspace.onDidGrantWorkspaceTrust(() => void model.refreshAll()),
+    vscode.workspace.onDidChangeConfiguration((event) => {
+      if (!affectsCore(event)) return;
+      void vscode.window
+        .showInformationMessage('Quartermaster: reload the window to use the changed cache, mirror, proxy or download settings.', 'Reload Window')
+        .then((choice) => choice && vscode.commands.executeCommand('workbench.action.reloadWindow'));
+    }),
+  );
+
+  const cacheWatcher = CacheWatcher.start(core.layout, logger, installedChanged);
+  context.subscriptions.push({ dispose: () => void cacheWatcher.then((watcher) => watcher.close()) });
+  cacheWatcher.catch((error: unknown) => logger.warn(`Not watching the shared cache: ${String(error)}`));
+  const client = startLanguageClient({ serverModule: context.asAbsolutePath(path.join('out', 'server.js')), host, jobs, logger }).then((started) => {
+    languageClient = started;
+    context.subscriptions.push({ dispose: () => void started.stop() });
+    return started;
+  });
+  client.catch((error: unknown) => logger.error(`The language server did not start: ${String(error)}`));
+  const discovery = model.discover();
+  discovery.catch((error: unknown) => logger.error(`Could not scan the workspace for manifests: ${String(error)}`));
+  logger.info(`Activated in ${Date.now() - started} ms`);
+
+  return {
+    home: core.layout.root,
+    endpoint: host.endpoint,
+    role: () => host.role,
+    statusBar: () => statusBar.snapshot(),
+    manifests: () => model.all(),
+    downloads: () => jobs.active(),
+    whenIdle: async () => {
+      await discovery.catch(() => undefined);
+      await cacheWatcher.catch(() => undefined);
+      do {
+        await model.settled();
+        await jobs.whenIdle();
+      } while (model.busy || jobs.active().length > 0 || jobs.running > 0);
+    },
+  };
 }
 
 export function deactivate(): void {

@@ -1,0 +1,22 @@
+import type { ManifestStatus } from '../core/workspace/manifest-status';
+import type { DownloadRow } from './jobs';
+import type { StatusBarSnapshot } from './status-bar';
+
+/**
+ * What `activate` returns: the extension's state for other extensions and for the integration
+ * tests, which read it instead of scraping the UI. Read-only; actions go through the commands.
+ */
+export interface QuartermasterApi {
+  /** The shared cache (QM_HOME) this window uses. */
+  readonly home: string;
+  /** The coordinator's socket (or pipe) that terminals and tasks are given as QM_COORDINATOR. */
+  readonly endpoint: string;
+  /** 'leader' when this window serves the coordinator, 'client' when another process does. */
+  role(): 'leader' | 'client' | 'standalone';
+  statusBar(): StatusBarSnapshot;
+  manifests(): ManifestStatus[];
+  /** Downloads in flight, anyone's. */
+  downloads(): DownloadRow[];
+  /** Resolves once the workspace's manifests are known, no refresh runs and no download is in flight. */
+  whenIdle(): Promise<void>;
+}

@@ -1,0 +1,70 @@
+import * as vscode from 'vscode';
+import type { Logger } from '../core/log';
+import { missingTools, type ManifestStatus } from '../core/workspace/manifest-status';
+import { reportError } from './error-boundary';
+import type { Jobs } from './jobs';
+import type { AutoInstall } from './settings';
+
+export interface AutoInstallOptions {
+  jobs: Jobs;
+  logger: Logger;
+  setting: () => AutoInstall;
+  trusted: () => boolean;
+  /** After a fetch: re-read the manifest (and follow qm.lock). */
+  installed: (status: ManifestStatus) => Promise<void>;
+}
+
+/**
+ * Fetches what a manifest declares and lacks when it is opened or changed, per
+ * `quartermaster.autoInstall`: always, after asking (default), or never. Never in an untrusted
+ * workspace. Each manifest is considered once per set of missing versions: declining, or a
+ * failure, is not asked again until the manifest asks for something else.
+ */
+export class AutoInstaller {
+  private readonly considered = new Map<string, string>();
+
+  constructor(private readonly options: AutoInstallOptions) {}
+
+  /** Called with every refreshed manifest status; starts at most one job per manifest state. */
+  consider(status: ManifestStatus): void {
+    const missing = missingTools(status);
+    const key = missing.map((t) => `${t.name}@${t.version}`).sort().join(',');
+    if (missing.length === 0) {
+      this.considered.delete(status.file);
+      return;
+    }
+    if (this.considered.get(status.file) === key) return;
+    const { logger } = this.options;
+    const names = missing.map((t) => `${t.name} ${t.version}`).join(', ');
+    const file = vscode.workspace.asRelativePath(status.file);
+    if (!this.options.trusted()) {
+      logger.info(`${file} needs ${names}; not fetched automatically in an untrusted workspace`);
+      this.considered.set(status.file, key);
+      return;
+    }
+    const setting = this.options.setting();
+    if (setting === 'never') return;
+    this.considered.set(status.file, key);
+    if (setting === 'always') {
+      void this.fetch(status, missing, names);
+      return;
+    }
+    void vscode.window
+      .showInformationMessage(`${file} declares ${names}, which ${missing.length === 1 ? 'is' : 'are'} not installed.`, 'Install', 'Always Install', 'Not Now')
+      .then(async (choice) => {
+        if (choice === 'Always Install') await vscode.workspace.getConfiguration('quartermaster').update('autoInstall', 'always', vscode.ConfigurationTarget.Global);
+        if (choice === 'Install' || choice === 'Always Install') await this.fetch(status, missing, names);
+      });
+  }
+
+  private async fetch(status: ManifestStatus, missing: ReturnType<typeof missingTools>, names: string): Promise<void> {
+    const file = vscode.workspace.asRelativePath(status.file);
+    try {
+      await this.options.jobs.run({ title: `Fetching ${names} for ${file}`, kind: 'auto-install', tools: missing.map((t) => t.request), notify: false });
+      this.options.logger.info(`Fetched ${names} for ${file}`);
+      await this.options.installed(status);
+    } catch (error) {
+      reportError(this.options.logger, `Fetching ${names} for ${file}`, error);
+    }
+  }
+}

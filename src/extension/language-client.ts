@@ -1,0 +1,86 @@
+import type { LanguageClient } from 'vscode-languageclient/node';
+import type { CoordinatorHost } from '../core/coordinator/host';
+import { isQmError } from '../core/errors';
+import type { Logger } from '../core/log';
+import {
+  ServerInstalledChangedNotification,
+  ServerInstallRequest,
+  ServerListInstalledRequest,
+  ServerListRemoteRequest,
+  ServerProgressNotification,
+  ServerResolveRequest,
+  type InstallParams,
+  type ResolveParams,
+} from '../shared/protocol';
+import type { Jobs } from './jobs';
+
+/** JSON-RPC error code for QmErrors (as on the coordinator's wire): the QmError code travels in `data`. */
+const QM_ERROR = -32001;
+
+export interface QmLanguageClient {
+  /** Tells the server that installed toolchains changed in a way progress did not show. */
+  installedChanged(): void;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the qm.toml language server (out/server.js, over IPC) and is its way to the coordinator:
+ * every qm/server/* request is forwarded to this window's coordinator host, installs run as
+ * jobs (with a notification, since a person chose the quick fix), and every job's progress is
+ * passed on. vscode-languageclient is loaded here, on activation, not at import.
+ */
+export async function startLanguageClient(options: {
+  serverModule: string;
+  host: CoordinatorHost;
+  jobs: Jobs;
+  logger: Logger;
+}): Promise<QmLanguageClient> {
+  const { LanguageClient: Client, TransportKind, ResponseError } = await import('vscode-languageclient/node');
+  const { host, jobs } = options;
+  const forward = async <T>(run: () => Promise<T>): Promise<T> => {
+    try {
+      return await run();
+    } catch (error) {
+      const code = isQmError(error) ? error.code : 'EIO';
+      throw new ResponseError(QM_ERROR, error instanceof Error ? error.message : String(error), { code, message: error instanceof Error ? error.message : String(error) });
+    }
+  };
+  const client: LanguageClient = new Client(
+    'quartermaster',
+    'Quartermaster Language Server',
+    {
+      run: { module: options.serverModule, transport: TransportKind.ipc },
+      debug: { module: options.serverModule, transport: TransportKind.ipc, options: { execArgv: ['--nolazy', '--inspect=6019'] } },
+    },
+    {
+      documentSelector: [
+        { scheme: 'file', language: 'qm-toml' },
+        { scheme: 'file', pattern: '**/{.tool-versions,.nvmrc,.node-version}' },
+      ],
+    },
+  );
+  client.onRequest(ServerResolveRequest.method, (params: ResolveParams) => forward(() => host.api.resolve(params.tools)));
+  client.onRequest(ServerListRemoteRequest.method, (params: { tool: string }) => forward(() => host.api.listRemote(params.tool)));
+  client.onRequest(ServerListInstalledRequest.method, () => forward(() => host.api.listInstalled()));
+  client.onRequest(ServerInstallRequest.method, (params: InstallParams) =>
+    forward(() =>
+      jobs.run({
+        jobId: params.jobId,
+        title: params.requester.label || `Installing ${params.tools.map((t) => `${t.name} ${t.spec}`).join(', ')}`,
+        kind: 'language-server',
+        tools: params.tools,
+        notify: true,
+      }),
+    ),
+  );
+  await client.start();
+  const progress = host.onProgress((p) => void client.sendNotification(ServerProgressNotification.method, p).catch(() => undefined));
+  options.logger.info('Language server started');
+  return {
+    installedChanged: () => void client.sendNotification(ServerInstalledChangedNotification.method).catch(() => undefined),
+    stop: async () => {
+      progress.dispose();
+      await client.stop();
+    },
+  };
+}

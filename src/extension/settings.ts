@@ -1,0 +1,71 @@
+import * as vscode from 'vscode';
+import { defaultHome } from '../core/home';
+import type { ToolName } from '../core/providers/types';
+import type { CoreOptions } from '../core/services';
+
+export type AutoInstall = 'always' | 'prompt' | 'never';
+
+/** Quartermaster's settings as the core wants them; see docs/extension.md for each key. */
+export interface Settings {
+  home: string;
+  mirrors: Partial<Record<ToolName, string>>;
+  /** '' = none configured: HTTPS_PROXY/HTTP_PROXY from the environment apply. */
+  proxy: string;
+  strictSsl: boolean;
+  maxConcurrentDownloads: number;
+  autoInstall: AutoInstall;
+  offline: boolean;
+}
+
+const TOOLS: readonly ToolName[] = ['node', 'go', 'zig'];
+
+export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
+  const qm = vscode.workspace.getConfiguration('quartermaster');
+  const http = vscode.workspace.getConfiguration('http');
+  const configuredMirrors = qm.get<Record<string, unknown>>('mirrors') ?? {};
+  const mirrors: Partial<Record<ToolName, string>> = {};
+  for (const tool of TOOLS) {
+    const value = configuredMirrors[tool];
+    if (typeof value === 'string' && value.trim() !== '') mirrors[tool] = value.trim();
+  }
+  const autoInstall = qm.get<string>('autoInstall');
+  return {
+    home: qm.get<string>('home')?.trim() || defaultHome(env),
+    mirrors,
+    proxy: qm.get<string>('proxy')?.trim() || http.get<string>('proxy')?.trim() || '',
+    strictSsl: http.get<boolean>('proxyStrictSSL') ?? true,
+    maxConcurrentDownloads: clamp(qm.get<number>('maxConcurrentDownloads') ?? 4, 1, 16),
+    autoInstall: autoInstall === 'always' || autoInstall === 'never' ? autoInstall : 'prompt',
+    offline: qm.get<boolean>('offline') ?? false,
+  };
+}
+
+export function coreOptions(settings: Settings, logger: CoreOptions['logger']): CoreOptions {
+  return {
+    home: settings.home,
+    mirrors: settings.mirrors,
+    ...(settings.proxy ? { proxy: settings.proxy } : {}),
+    strictSsl: settings.strictSsl,
+    maxConcurrentDownloads: settings.maxConcurrentDownloads,
+    offline: settings.offline,
+    ...(logger ? { logger } : {}),
+  };
+}
+
+/** Settings the running core was built from: changing one needs a new core (a window reload). */
+export function affectsCore(event: vscode.ConfigurationChangeEvent): boolean {
+  return ['home', 'mirrors', 'proxy', 'maxConcurrentDownloads', 'offline'].some((key) => event.affectsConfiguration(`quartermaster.${key}`))
+    || event.affectsConfiguration('http.proxy')
+    || event.affectsConfiguration('http.proxyStrictSSL');
+}
+
+/** The environment a `qm` started from VS Code (terminal, task) should see, so it agrees with this window. */
+export function environmentFor(settings: Settings): Record<string, string> {
+  const env: Record<string, string> = { QM_HOME: settings.home };
+  for (const [tool, url] of Object.entries(settings.mirrors)) env[`QM_MIRROR_${tool.toUpperCase()}`] = url;
+  return env;
+}
+
+function clamp(value: number, min: number, max: number): number {
+  return Number.isFinite(value) ? Math.min(max, Math.max(min, Math.round(value))) : min;
+}

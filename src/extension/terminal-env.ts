@@ -1,0 +1,56 @@
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { ManifestStatus } from '../core/workspace/manifest-status';
+import type { WorkspaceModel } from './workspace-model';
+
+/**
+ * What integrated terminals and tasks get: QM_HOME, QM_COORDINATOR and the mirrors for every
+ * terminal, the bundled `qm` first on PATH, and per workspace folder the bin directories of the
+ * toolchains its manifest declares (installed ones), so `node`, `go`, `zig` and `qm` typed in a
+ * terminal are the declared ones. Terminals opened before a change are marked stale by VS Code.
+ */
+export class TerminalEnvironment implements vscode.Disposable {
+  private readonly subscriptions: vscode.Disposable[] = [];
+
+  constructor(
+    private readonly collection: vscode.GlobalEnvironmentVariableCollection,
+    private readonly model: WorkspaceModel,
+    private readonly shimDir: string,
+    private readonly variables: () => Record<string, string>,
+  ) {
+    // Recomputed at every activation: nothing stale survives a restart.
+    collection.persistent = false;
+    this.subscriptions.push(
+      model.onDidChange(() => this.update()),
+      vscode.workspace.onDidChangeWorkspaceFolders(() => this.update()),
+    );
+    this.update();
+  }
+
+  update(): void {
+    const collection = this.collection;
+    collection.clear();
+    for (const [name, value] of Object.entries(this.variables())) collection.replace(name, value);
+    collection.prepend('PATH', `${this.shimDir}${path.delimiter}`);
+    collection.description = 'Quartermaster: qm and the coordinator for this window';
+    for (const folder of vscode.workspace.workspaceFolders ?? []) {
+      const scoped = collection.getScoped({ workspaceFolder: folder });
+      scoped.clear();
+      const status = this.model.manifestForFolder(folder);
+      const bins = status ? binPaths(status) : [];
+      // Applied after the global collection: these come before the shim on PATH.
+      if (bins.length > 0) scoped.prepend('PATH', [...bins, ''].join(path.delimiter));
+      scoped.description = status
+        ? `Quartermaster: ${status.tools.filter((t) => t.installed).map((t) => `${t.name} ${t.version}`).join(', ') || 'no toolchain installed yet'} and qm on PATH`
+        : 'Quartermaster: qm on PATH';
+    }
+  }
+
+  dispose(): void {
+    for (const subscription of this.subscriptions) subscription.dispose();
+  }
+}
+
+function binPaths(status: ManifestStatus): string[] {
+  return status.tools.filter((t) => t.installed).flatMap((t) => t.binPaths);
+}
