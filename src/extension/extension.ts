@@ -69,8 +69,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<Quarte
     ...registerInstallCommands(deps),
     registerSwitchCommand(deps),
     ...registerMaintenanceCommands({ core, host, model, logger, changed: installedChanged }),
-    vscode.commands.registerCommand('quartermaster.cancelDownloads', () => {
-      const count = jobs.cancelAll();
+    vscode.commands.registerCommand('quartermaster.cancelDownloads', (item?: { row?: { jobId?: unknown } }) => {
+      // From a download in the Toolchains view: that job only; from anywhere else: all of ours.
+      const jobId = item?.row?.jobId;
+      const count = typeof jobId === 'string' ? Number(jobs.cancel(jobId)) : jobs.cancelAll();
       vscode.window.setStatusBarMessage(count > 0 ? `Quartermaster: cancelled ${count} download${count === 1 ? '' : 's'}` : 'Quartermaster: nothing of this window is downloading', 3000);
       return count;
     }),
@@ -78,6 +80,16 @@ export async function activate(context: vscode.ExtensionContext): Promise<Quarte
     vscode.commands.registerCommand('quartermaster.refresh', () => installedChanged()),
     vscode.window.createTreeView('quartermaster.toolchains', { treeDataProvider: view, showCollapseAll: false }),
     vscode.tasks.registerTaskProvider(TASK_TYPE, new QmTaskProvider(model, { node: process.execPath, cli, env: variables })),
+  );
+
+  // Lets menus show Cancel Downloads only while something is downloading.
+  let downloading = false;
+  context.subscriptions.push(
+    jobs.onDidChange(() => {
+      if (downloading === jobs.active().length > 0) return;
+      downloading = !downloading;
+      void vscode.commands.executeCommand('setContext', 'quartermaster.downloading', downloading);
+    }),
   );
 
   const autoInstaller = new AutoInstaller({

@@ -112,6 +112,13 @@ export class Jobs implements vscode.Disposable {
     return count;
   }
 
+  /** Cancels one job this window started; false when it is not ours (or already over). */
+  cancel(jobId: string): boolean {
+    const controller = this.controllers.get(jobId);
+    controller?.abort();
+    return controller !== undefined;
+  }
+
   /** Resolves when this window runs no job and no download is reported in flight. */
   whenIdle(): Promise<void> {
     if (this.isIdle()) return Promise.resolve();

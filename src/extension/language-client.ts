@@ -55,6 +55,7 @@ export async function startLanguageClient(options: {
     {
       documentSelector: [
         { scheme: 'file', language: 'qm-toml' },
+        { scheme: 'file', language: 'qm-lock' },
         { scheme: 'file', pattern: '**/{.tool-versions,.nvmrc,.node-version}' },
       ],
     },
