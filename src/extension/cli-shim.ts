@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 
@@ -14,9 +15,14 @@ export async function writeCliShim(dir: string, cliPath: string, nodePath: strin
   const text = windows
     ? `@echo off\r\nset ELECTRON_RUN_AS_NODE=1\r\n"${nodePath}" "${cliPath}" %*\r\n`
     : `#!/bin/sh\nELECTRON_RUN_AS_NODE=1 exec ${shellQuote(nodePath)} ${shellQuote(cliPath)} "$@"\n`;
-  const temp = `${file}.${process.pid}.tmp`;
-  await fs.writeFile(temp, text, { mode: 0o755 });
-  await fs.rename(temp, file);
+  // Unique per call, not per process: two writes at once must not rename each other's temp away.
+  const temp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  try {
+    await fs.writeFile(temp, text, { mode: 0o755, flag: 'wx' });
+    await fs.rename(temp, file);
+  } finally {
+    await fs.rm(temp, { force: true });
+  }
   return file;
 }
 
