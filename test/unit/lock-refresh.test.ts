@@ -73,9 +73,9 @@ describe('refreshLockfile: an existing qm.lock follows an edited manifest', () =
 
   it('leaves a qm.lock that still matches byte for byte', async () => {
     await lockForBothPlatforms();
-    const before = await fs.readFile(lockFile);
+    const original = await fs.readFile(lockFile);
     assert.equal(await refreshLockfile(file, core, LINUX), undefined);
-    assert.deepEqual(await fs.readFile(lockFile), before);
+    assert.deepEqual(await fs.readFile(lockFile), original);
     assert.deepEqual((await fs.readdir(path.dirname(file))).sort(), ['qm.lock', 'qm.toml']);
     assert.equal(indexRequests(), 0);
   });

@@ -102,17 +102,17 @@ describe('manifestStatus: each declared tool resolved, installed, locked, throug
 
   it('an install through the coordinator shows as installed, with its bin directories', async () => {
     const service = coordinator();
-    const before = await status(service);
-    const node = before.tools.find((t) => t.name === 'node')!;
+    const initial = await status(service);
+    const node = initial.tools.find((t) => t.name === 'node')!;
     const installed = await service.install({ jobId: 'status-1', requester: { kind: 'command', pid: process.pid, label: 'test' }, tools: [node.request] });
 
     const result = await status(service);
-    const after = result.tools.find((t) => t.name === 'node')!;
-    assert.equal(after.installed, true);
-    assert.equal(after.version, '22.12.0');
-    assert.deepEqual(after.binPaths, installed.tools[0]!.binPaths);
-    assert.ok(after.binPaths.length > 0);
-    await fs.access(path.join(after.binPaths[0]!, 'node'), fs.constants.X_OK);
+    const now = result.tools.find((t) => t.name === 'node')!;
+    assert.equal(now.installed, true);
+    assert.equal(now.version, '22.12.0');
+    assert.deepEqual(now.binPaths, installed.tools[0]!.binPaths);
+    assert.ok(now.binPaths.length > 0);
+    await fs.access(path.join(now.binPaths[0]!, 'node'), fs.constants.X_OK);
     assert.deepEqual(missingTools(result).map((t) => t.name), ['go', 'zig']);
   });
 

@@ -81,11 +81,11 @@ describe('uninstallToolchain: under the install lock, out of sight with one rena
 
   it('says ELOCKED, and leaves the tree alone, while another process holds its lock', async () => {
     const installed = await install('22.12.0');
-    const before = await listFiles(installed.dir);
+    const files = await listFiles(installed.dir);
     const holder = await holdInstallLock(installed);
 
     await assert.rejects(uninstallToolchain(core, installed), (error) => isQmError(error, 'ELOCKED') && error.message.includes('22.12.0'));
-    assert.deepEqual(await listFiles(installed.dir), before);
+    assert.deepEqual(await listFiles(installed.dir), files);
     assert.equal((await run(path.join(installed.dir, 'bin', 'node'), ['--version'])).stdout.trim(), 'v22.12.0');
     assert.equal((await core.installer.find(installed))?.dir, installed.dir);
     // Failing to take the lock did not take it from its holder.
