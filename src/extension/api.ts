@@ -1,3 +1,4 @@
+import type * as vscode from 'vscode';
 import type { ManifestStatus } from '../core/workspace/manifest-status';
 import type { DownloadRow } from './jobs';
 import type { StatusBarSnapshot } from './status-bar';
@@ -17,6 +18,8 @@ export interface QuartermasterApi {
   manifests(): ManifestStatus[];
   /** Downloads in flight, anyone's. */
   downloads(): DownloadRow[];
+  /** Fires when a manifest's status, a download or the status bar changed. */
+  readonly onDidChange: vscode.Event<void>;
   /** Resolves once the workspace's manifests are known, no refresh runs and no download is in flight. */
   whenIdle(): Promise<void>;
 }

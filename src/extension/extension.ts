@@ -124,7 +124,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<Quarte
   discovery.catch((error: unknown) => logger.error(`Could not scan the workspace for manifests: ${String(error)}`));
   logger.info(`Activated in ${Date.now() - started} ms`);
 
+  const changed = new vscode.EventEmitter<void>();
+  context.subscriptions.push(changed, model.onDidChange(() => changed.fire()), jobs.onDidChange(() => changed.fire()));
   return {
+    onDidChange: changed.event,
     home: core.layout.root,
     endpoint: host.endpoint,
     role: () => host.role,
