@@ -38,8 +38,9 @@ export class TerminalEnvironment implements vscode.Disposable {
       scoped.clear();
       const status = this.model.manifestForFolder(folder);
       const bins = status ? binPaths(status) : [];
-      // Applied after the global collection: these come before the shim on PATH.
-      if (bins.length > 0) scoped.prepend('PATH', [...bins, ''].join(path.delimiter));
+      // A folder's own PATH change takes the place of the global one (seen in VS Code 1.139), so it
+      // carries the launcher's directory too.
+      scoped.prepend('PATH', [...bins, this.shimDir, ''].join(path.delimiter));
       scoped.description = status
         ? `Quartermaster: ${status.tools.filter((t) => t.installed).map((t) => `${t.name} ${t.version}`).join(', ') || 'no toolchain installed yet'} and qm on PATH`
         : 'Quartermaster: qm on PATH';
