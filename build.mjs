@@ -22,9 +22,27 @@ const options = {
   logLevel: 'info',
 };
 
+// The integration suite the extension host loads (extensionTestsPath = out/test/vscode/index.js):
+// the Mocha runner with Mocha bundled in, and one bundle per suite file for Mocha to require.
+// Not minified, so failures point at readable lines. .vscodeignore keeps all of it out of the .vsix.
+const testOptions = {
+  entryPoints: ['test/vscode/index.ts', 'test/vscode/suite/*.test.ts'],
+  outbase: 'test/vscode',
+  outdir: 'out/test/vscode',
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  sourcemap: true,
+  external: ['vscode'],
+  logLevel: 'info',
+  // Mocha's parallel mode resolves worker files at run time; the extension host never uses it.
+  logOverride: { 'require-resolve-not-external': 'silent' },
+};
+
 if (watch) {
-  const ctx = await esbuild.context(options);
-  await ctx.watch();
+  const contexts = await Promise.all([esbuild.context(options), esbuild.context(testOptions)]);
+  await Promise.all(contexts.map((ctx) => ctx.watch()));
 } else {
-  await esbuild.build(options);
+  await Promise.all([esbuild.build(options), esbuild.build(testOptions)]);
 }

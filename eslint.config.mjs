@@ -4,7 +4,7 @@ import tseslint from 'typescript-eslint';
 
 const vscodeOnlyInExtension = {
   'no-restricted-imports': ['error', {
-    paths: [{ name: 'vscode', message: 'Only src/extension may import vscode: core, server and cli run without VS Code.' }],
+    paths: [{ name: 'vscode', message: 'Only src/extension (and the tests in test/vscode) may import vscode: core, server and cli run without VS Code.' }],
   }],
 };
 
