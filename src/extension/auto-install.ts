@@ -8,7 +8,8 @@ import type { AutoInstall } from './settings';
 export interface AutoInstallOptions {
   jobs: Jobs;
   logger: Logger;
-  setting: () => AutoInstall;
+  /** `quartermaster.autoInstall` for a manifest (a resource-scoped setting). */
+  setting: (file: string) => AutoInstall;
   trusted: () => boolean;
   /** After a fetch: re-read the manifest (and follow qm.lock). */
   installed: (status: ManifestStatus) => Promise<void>;
@@ -42,7 +43,7 @@ export class AutoInstaller {
       this.considered.set(status.file, key);
       return;
     }
-    const setting = this.options.setting();
+    const setting = this.options.setting(status.file);
     if (setting === 'never') return;
     this.considered.set(status.file, key);
     if (setting === 'always') {

@@ -14,7 +14,7 @@ import { registerSwitchCommand } from './commands/switch-version';
 import { Jobs } from './jobs';
 import { startLanguageClient, type QmLanguageClient } from './language-client';
 import { watchManifests } from './manifest-watcher';
-import { affectsCore, coreOptions, environmentFor, readSettings } from './settings';
+import { affectsCore, autoInstallFor, coreOptions, environmentFor, readSettings } from './settings';
 import { ToolchainStatusBar } from './status-bar';
 import { QmTaskProvider, TASK_TYPE } from './tasks';
 import { TerminalEnvironment } from './terminal-env';
@@ -95,7 +95,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Quarte
   const autoInstaller = new AutoInstaller({
     jobs,
     logger,
-    setting: () => readSettings().autoInstall,
+    setting: autoInstallFor,
     trusted: () => vscode.workspace.isTrusted,
     installed: (status) => model.refresh(status.file),
   });

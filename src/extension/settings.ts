@@ -13,7 +13,6 @@ export interface Settings {
   proxy: string;
   strictSsl: boolean;
   maxConcurrentDownloads: number;
-  autoInstall: AutoInstall;
   offline: boolean;
 }
 
@@ -28,16 +27,20 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     const value = configuredMirrors[tool];
     if (typeof value === 'string' && value.trim() !== '') mirrors[tool] = value.trim();
   }
-  const autoInstall = qm.get<string>('autoInstall');
   return {
     home: qm.get<string>('home')?.trim() || defaultHome(env),
     mirrors,
     proxy: qm.get<string>('proxy')?.trim() || http.get<string>('proxy')?.trim() || '',
     strictSsl: http.get<boolean>('proxyStrictSSL') ?? true,
     maxConcurrentDownloads: clamp(qm.get<number>('maxConcurrentDownloads') ?? 4, 1, 16),
-    autoInstall: autoInstall === 'always' || autoInstall === 'never' ? autoInstall : 'prompt',
     offline: qm.get<boolean>('offline') ?? false,
   };
+}
+
+/** `quartermaster.autoInstall` as it applies to one manifest (folder settings may differ). */
+export function autoInstallFor(file: string): AutoInstall {
+  const value = vscode.workspace.getConfiguration('quartermaster', vscode.Uri.file(file)).get<string>('autoInstall');
+  return value === 'always' || value === 'never' ? value : 'prompt';
 }
 
 export function coreOptions(settings: Settings, logger: CoreOptions['logger']): CoreOptions {

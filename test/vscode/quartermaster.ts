@@ -47,7 +47,8 @@ export async function inTerminal(script: string): Promise<string> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'qm-terminal-'));
   const out = path.join(dir, 'out');
   try {
-    let terminal: vscode.Terminal | undefined;
+    const terminal = vscode.window.createTerminal({ name: 'Quartermaster test', shellPath: '/bin/sh', shellArgs: ['-c', script], env: { OUT: out } });
+    // Registered in the same tick as the terminal is created: its close cannot be missed.
     const closed = new Promise<vscode.Terminal>((resolve) => {
       const listener = vscode.window.onDidCloseTerminal((t) => {
         if (t !== terminal) return;
@@ -55,7 +56,6 @@ export async function inTerminal(script: string): Promise<string> {
         resolve(t);
       });
     });
-    terminal = vscode.window.createTerminal({ name: 'Quartermaster test', shellPath: '/bin/sh', shellArgs: ['-c', script], env: { OUT: out } });
     const { exitStatus } = await closed;
     const written = await fs.readFile(out, 'utf8').catch(() => '');
     assert.equal(exitStatus?.code, 0, `the terminal exited with ${exitStatus?.code}; it wrote: ${written}`);

@@ -29,7 +29,7 @@ suite('Toolchains in a real VS Code', () => {
 
   test('the status bar shows the declared version, with a warning while it is missing', async () => {
     // autoInstall is "prompt" (the default) and nobody answers: nothing is fetched.
-    const node = await until(api, 'node resolved', () => tool(api, 'node')?.version && tool(api, 'node'));
+    const node = await until(api, 'node resolved', () => (tool(api, 'node')?.version ? tool(api, 'node') : undefined));
     assert.equal(node.version, '22.12.0');
     assert.equal(node.installed, false);
     const bar = api.statusBar();
