@@ -1,64 +1,77 @@
-// The main job on the embedded default: start the bundled local mirror (generated Node.js, Go
-// and Zig releases in their upstream layouts), copy the sample project to a scratch directory,
-// and run the real `qm` CLI against it: install everything, then run each tool.
-import { execFile, spawn } from 'node:child_process';
+// The main job on the embedded default: the bundled local mirror of generated Node.js, Go and
+// Zig releases (in their upstream layouts; these machines have no internet), and VS Code in the
+// browser — VS Code's own server on 127.0.0.1 — with Quartermaster installed from its .vsix and a
+// sample project open. Prints the URL to open; Ctrl-C stops everything and removes the scratch dir.
+//   npm start [-- --port N] [-- --keep]
+import { execFile } from 'node:child_process';
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { promisify } from 'node:util';
+import { parseArgs, promisify } from 'node:util';
+import { VsCodeServer } from '../test/e2e/vscode-server';
 import { DEFAULT_GO_RELEASES, publishGoDist } from '../test/fixtures/go-dist';
 import { MirrorServer } from '../test/fixtures/mirror-server';
 import { DEFAULT_RELEASES, publishNodeDist } from '../test/fixtures/node-dist';
 import { DEFAULT_ZIG_RELEASES, publishZigDist } from '../test/fixtures/zig-dist';
 
 const ROOT = path.resolve(__dirname, '..');
-const CLI = path.join(ROOT, 'out', 'cli.js');
 const run = promisify(execFile);
 
-/** Runs qm with its output shown as it comes, like a person at a terminal would see it. */
-function qm(args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<void> {
-  console.log(`\n$ qm ${args.join(' ')}`);
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd, env, stdio: 'inherit' });
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`qm ${args.join(' ')} exited with ${code}`))));
-  });
-}
-
 async function main(): Promise<void> {
-  const server = await MirrorServer.start();
-  const payloadBytes = 4 * 1024 * 1024;
-  await Promise.all([
-    publishNodeDist(server, DEFAULT_RELEASES, { payloadBytes }),
-    publishGoDist(server, DEFAULT_GO_RELEASES, { payloadBytes }),
-    publishZigDist(server, DEFAULT_ZIG_RELEASES, { payloadBytes }),
-  ]);
-  const scratch = await fs.mkdtemp(path.join(os.tmpdir(), 'quartermaster-main-'));
+  const { values } = parseArgs({ options: { port: { type: 'string', default: process.env.PORT ?? '8080' }, keep: { type: 'boolean', default: false } } });
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port wants a port number (0 = any free one), got '${values.port}'`);
+
+  const scratch = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), 'quartermaster-main-')));
   const project = path.join(scratch, 'sample-project');
+  const home = path.join(scratch, 'qm-home');
   await fs.cp(path.join(ROOT, 'demo', 'sample-project'), project, { recursive: true });
-  const env = {
-    ...process.env,
-    QM_HOME: process.env.QM_HOME ?? path.join(scratch, 'qm-home'),
-    QM_MIRROR_NODE: `${server.url}/dist`,
-    QM_MIRROR_GO: `${server.url}/dl`,
-    QM_MIRROR_ZIG: `${server.url}/download`,
-  };
-  console.log(`local mirror: ${server.url} (nodejs.org/dist, go.dev/dl and ziglang.org/download layouts)`);
-  console.log(`QM_HOME:      ${env.QM_HOME}`);
-  console.log(`project:      ${project}`);
+
+  console.log('Packaging the extension (.vsix)…');
+  const vsix = path.join(scratch, 'quartermaster.vsix');
+  await run(process.execPath, [require.resolve('@vscode/vsce/vsce'), 'package', '--no-dependencies', '--allow-missing-repository', '--no-rewrite-relative-links', '--out', vsix], { cwd: ROOT });
+
+  const mirror = await MirrorServer.start();
+  const payloadBytes = 8 * 1024 * 1024;
+  await Promise.all([
+    publishNodeDist(mirror, DEFAULT_RELEASES, { payloadBytes }),
+    publishGoDist(mirror, DEFAULT_GO_RELEASES, { payloadBytes }),
+    publishZigDist(mirror, DEFAULT_ZIG_RELEASES, { payloadBytes }),
+  ]);
+  const env = { QM_HOME: home, QM_MIRROR_NODE: `${mirror.url}/dist`, QM_MIRROR_GO: `${mirror.url}/dl`, QM_MIRROR_ZIG: `${mirror.url}/download` };
+
+  console.log("Starting VS Code's server (the first run installs it into a cache outside the repository: a few minutes)…");
+  let server: VsCodeServer;
   try {
-    await qm(['install'], project, env);
-    await qm(['lock'], project, env);
-    await qm(['list'], project, env);
-    for (const [tool, args] of [['node', ['--version']], ['go', ['version']], ['zig', ['version']]] as const) {
-      const pathOf = (await run(process.execPath, [CLI, 'which', tool], { cwd: project, env })).stdout.trim();
-      const output = (await run(process.execPath, [CLI, 'exec', '--', tool, ...args], { cwd: project, env })).stdout.trim();
-      console.log(`\n${tool}: ${pathOf}\n  $ ${tool} ${args.join(' ')}  ->  ${output}`);
-    }
-    await qm(['doctor'], project, env);
-    console.log(`\nDone. The project and its qm.lock are in ${project}.`);
-  } finally {
-    await server.close();
+    server = await VsCodeServer.start({ port, installExtensions: [vsix], env, userSettings: { 'workbench.startupEditor': 'none' } });
+  } catch (error) {
+    await mirror.close();
+    throw new Error(`${error instanceof Error ? error.message : String(error)}${port !== 0 ? `\n(Is port ${port} in use? Try npm start -- --port 0)` : ''}`);
   }
+  const url = `${server.url}/?folder=${encodeURIComponent(project)}`;
+  console.log(`
+Quartermaster is running in VS Code in the browser:
+
+    ${url}
+
+  local mirror  ${mirror.url}  (nodejs.org/dist, go.dev/dl and ziglang.org/download layouts)
+  QM_HOME       ${home}
+  project       ${project}  (qm.toml: node "lts", go "1.23", zig "0.13.0")
+
+The folder opens in Restricted Mode, where Quartermaster downloads nothing by itself: click
+"Restricted Mode" in the status bar and trust the folder, and it offers to fetch what qm.toml
+declares. Then try the status bar switcher, "Quartermaster: Install Toolchain…" in the palette, the
+Toolchains view, and "qm install" / "node --version" in a terminal. Press Ctrl-C here to stop.`);
+
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  console.log('\nStopping…');
+  await server.stop();
+  await mirror.close();
+  if (!values.keep) await fs.rm(scratch, { recursive: true, force: true });
+  else console.log(`Kept ${scratch}`);
 }
 
 void main().catch((error: unknown) => {

@@ -38,6 +38,10 @@ export interface VsCodeServerOptions {
   disableWorkspaceTrust?: boolean;
   /** Where the server's stdout and stderr go; default server.log in its temp dir (removed by stop). */
   logFile?: string;
+  /** Default 0: a free port the OS picks. */
+  port?: number;
+  /** .vsix files installed into the server's extensions dir before it starts (as a user would install them). */
+  installExtensions?: string[];
   /** Default 90 s: from spawn to the first HTTP answer. */
   startTimeoutMs?: number;
 }
@@ -118,6 +122,7 @@ export class VsCodeServer {
       await fs.mkdir(dirs.extensions);
       const settings = { ...DEFAULT_USER_SETTINGS, ...options.userSettings };
       await fs.writeFile(path.join(dirs.userData, 'User/settings.json'), `${JSON.stringify(settings, null, 2)}\n`);
+      for (const vsix of options.installExtensions ?? []) await installExtension(node, serverMain, vsix, dirs);
     } catch (error) {
       await fs.rm(tempDir, { recursive: true, force: true });
       throw error;
@@ -129,7 +134,7 @@ export class VsCodeServer {
     const args = [
       serverMain,
       '--host', '127.0.0.1',
-      '--port', '0', // the OS picks; the server prints which
+      '--port', String(options.port ?? 0), // 0: the OS picks; the server prints which
       '--without-connection-token',
       '--accept-server-license-terms',
       '--enable-smoke-test-driver', // without it the workbench ignores the `payload` that names our tests
@@ -235,6 +240,19 @@ function waitForPort(child: ChildProcess, log: WriteStream, timeoutMs: number): 
         resolve(port);
       }
     });
+  });
+}
+
+/** `server-main.js --install-extension`: the server's own installer, which exits when done. */
+function installExtension(node: string, serverMain: string, vsix: string, dirs: { userData: string; serverData: string; extensions: string; tmp: string }): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const args = [serverMain, '--install-extension', vsix, '--force', '--accept-server-license-terms', '--user-data-dir', dirs.userData, '--server-data-dir', dirs.serverData, '--extensions-dir', dirs.extensions];
+    const child = spawn(node, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TMPDIR: dirs.tmp } });
+    let output = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+    child.once('error', reject);
+    child.once('close', (code) => (code === 0 ? resolve() : reject(new Error(`installing ${vsix} failed (exit ${code}):\n${output}`))));
   });
 }
 
