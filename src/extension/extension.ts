@@ -13,7 +13,7 @@ import { registerMaintenanceCommands } from './commands/maintenance';
 import { registerSwitchCommand } from './commands/switch-version';
 import { Jobs } from './jobs';
 import { startLanguageClient, type QmLanguageClient } from './language-client';
-import { watchManifests } from './manifest-watcher';
+import { ManifestWatcher } from './manifest-watcher';
 import { affectsCore, autoInstallFor, coreOptions, environmentFor, readSettings } from './settings';
 import { ToolchainStatusBar } from './status-bar';
 import { QmTaskProvider, TASK_TYPE } from './tasks';
@@ -101,7 +101,6 @@ export async function activate(context: vscode.ExtensionContext): Promise<Quarte
   });
   context.subscriptions.push(
     model.onDidChange((status) => status && autoInstaller.consider(status)),
-    watchManifests(model),
     vscode.workspace.onDidGrantWorkspaceTrust(() => void model.refreshAll()),
     vscode.workspace.onDidChangeConfiguration((event) => {
       if (!affectsCore(event)) return;
@@ -111,6 +110,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<Quarte
     }),
   );
 
+  const manifestWatcher = new ManifestWatcher(model, logger);
+  context.subscriptions.push(manifestWatcher);
+  const watchingManifests = manifestWatcher.restart();
+  watchingManifests.catch((error: unknown) => logger.warn(`Not watching the workspace's manifests: ${String(error)}`));
   const cacheWatcher = CacheWatcher.start(core.layout, logger, installedChanged);
   context.subscriptions.push({ dispose: () => void cacheWatcher.then((watcher) => watcher.close()) });
   cacheWatcher.catch((error: unknown) => logger.warn(`Not watching the shared cache: ${String(error)}`));
@@ -137,6 +140,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Quarte
     whenIdle: async () => {
       await discovery.catch(() => undefined);
       await cacheWatcher.catch(() => undefined);
+      await watchingManifests.catch(() => undefined);
       do {
         await model.settled();
         await jobs.whenIdle();

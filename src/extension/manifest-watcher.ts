@@ -1,37 +1,80 @@
 import * as path from 'node:path';
+import type { FSWatcher } from 'chokidar';
 import * as vscode from 'vscode';
+import type { Logger } from '../core/log';
 import { LOCK_FILE } from '../core/lockfile/qm-lock';
 import { manifestKind } from '../core/manifest/find';
-import { MANIFEST_GLOB, type WorkspaceModel } from './workspace-model';
+import type { WorkspaceModel } from './workspace-model';
+
+/** Directories no manifest that matters lives in, and that are expensive to watch. */
+const SKIPPED_DIRS = new Set(['node_modules', '.git', '.hg', '.svn', '.zig-cache', 'zig-cache', 'zig-out', '.venv', 'target', 'dist', 'out']);
+/** Deep enough for monorepos; bounded so a pathological tree cannot exhaust inotify watches. */
+const MAX_DEPTH = 8;
 
 /**
- * Manifests (and qm.lock files) in the workspace, created, changed or deleted by anyone: the
- * editor, git, a `qm use` in a terminal. VS Code's own recursive watcher already covers the
- * workspace, honours files.watcherExclude and works in remote windows, so it is used here;
- * chokidar watches the shared cache, which lies outside every workspace.
+ * Manifests and qm.lock files in the workspace folders, created, changed or deleted by anyone
+ * (the editor, git, `qm use` in a terminal), watched with chokidar. Only manifest and lockfile
+ * names are reported, and heavy directories (node_modules, .git, build output) are never
+ * entered. A manifest opened from outside the workspace is refreshed when it opens.
  */
-export function watchManifests(model: WorkspaceModel): vscode.Disposable {
-  const manifests = vscode.workspace.createFileSystemWatcher(MANIFEST_GLOB);
-  const locks = vscode.workspace.createFileSystemWatcher(`**/${LOCK_FILE}`);
-  const refresh = (uri: vscode.Uri): void => {
-    if (uri.scheme === 'file' && !uri.fsPath.split(path.sep).includes('node_modules')) void model.refresh(uri.fsPath);
-  };
-  // A lockfile changes what its directory's manifest resolves to.
-  const refreshDir = (uri: vscode.Uri): void => {
-    for (const status of model.all()) if (status.dir === path.dirname(uri.fsPath)) void model.refresh(status.file);
-  };
-  return vscode.Disposable.from(
-    manifests,
-    locks,
-    manifests.onDidCreate(refresh),
-    manifests.onDidChange(refresh),
-    manifests.onDidDelete((uri) => model.forget(uri.fsPath)),
-    locks.onDidCreate(refreshDir),
-    locks.onDidChange(refreshDir),
-    locks.onDidDelete(refreshDir),
-    // A manifest opened from anywhere (outside the workspace, or past the scan's limit) counts too.
-    vscode.workspace.onDidOpenTextDocument((doc) => {
-      if (doc.uri.scheme === 'file' && manifestKind(doc.uri.fsPath) && !model.get(doc.uri.fsPath)) refresh(doc.uri);
-    }),
-  );
+export class ManifestWatcher implements vscode.Disposable {
+  private watcher: FSWatcher | undefined;
+  private readonly subscriptions: vscode.Disposable[] = [];
+  private generation = 0;
+
+  constructor(private readonly model: WorkspaceModel, private readonly logger: Logger) {
+    this.subscriptions.push(
+      vscode.workspace.onDidChangeWorkspaceFolders(() => void this.restart()),
+      vscode.workspace.onDidOpenTextDocument((doc) => {
+        if (doc.uri.scheme === 'file' && manifestKind(doc.uri.fsPath) && !model.get(doc.uri.fsPath)) void model.refresh(doc.uri.fsPath);
+      }),
+    );
+  }
+
+  /** (Re)starts watching the current workspace folders; resolves once chokidar is ready. */
+  async restart(): Promise<void> {
+    const generation = ++this.generation;
+    await this.watcher?.close();
+    this.watcher = undefined;
+    const roots = (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => f.uri.fsPath);
+    if (roots.length === 0) return;
+    const chokidar = await import('chokidar');
+    if (generation !== this.generation) return;
+    const watcher = chokidar.watch(roots, {
+      ignoreInitial: true,
+      depth: MAX_DEPTH,
+      ignored: (file, stats) => SKIPPED_DIRS.has(path.basename(file)) || (stats?.isFile() === true && !isWatchedName(file)),
+    });
+    this.watcher = watcher;
+    watcher.on('add', (file) => this.changed(file));
+    watcher.on('change', (file) => this.changed(file));
+    watcher.on('unlink', (file) => this.removed(file));
+    watcher.on('error', (error) => this.logger.warn(`Watching the workspace's manifests failed: ${String(error)}`));
+    await new Promise<void>((resolve) => watcher.once('ready', resolve));
+  }
+
+  dispose(): void {
+    this.generation++;
+    void this.watcher?.close();
+    for (const subscription of this.subscriptions) subscription.dispose();
+  }
+
+  private changed(file: string): void {
+    if (manifestKind(file)) void this.model.refresh(file);
+    else if (path.basename(file) === LOCK_FILE) this.lockChanged(file);
+  }
+
+  private removed(file: string): void {
+    if (manifestKind(file)) this.model.forget(file);
+    else if (path.basename(file) === LOCK_FILE) this.lockChanged(file);
+  }
+
+  /** A lockfile changes what its directory's manifest resolves to. */
+  private lockChanged(file: string): void {
+    for (const status of this.model.all()) if (status.dir === path.dirname(file)) void this.model.refresh(status.file);
+  }
+}
+
+function isWatchedName(file: string): boolean {
+  return manifestKind(file) !== undefined || path.basename(file) === LOCK_FILE;
 }
