@@ -1,3 +1,4 @@
+import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
 import type { CoordinatorHost } from '../core/coordinator/host';
 import { isQmError } from '../core/errors';
@@ -16,6 +17,7 @@ import type { Jobs } from './jobs';
 
 /** JSON-RPC error code for QmErrors (as on the coordinator's wire): the QmError code travels in `data`. */
 const QM_ERROR = -32001;
+const NOT_TRUSTED = 'this workspace is not trusted';
 
 export interface QmLanguageClient {
   /** Tells the server that installed toolchains changed in a way progress did not show. */
@@ -27,16 +29,21 @@ export interface QmLanguageClient {
  * Starts the qm.toml language server (out/server.js, over IPC) and is its way to the coordinator:
  * every qm/server/* request is forwarded to this window's coordinator host, installs run as
  * jobs (with a notification, since a person chose the quick fix), and every job's progress is
- * passed on. vscode-languageclient is loaded here, on activation, not at import.
+ * passed on. In an untrusted workspace only what qm.lock pins is resolved and no version list is
+ * read, as for the workspace model: either would fetch indexes just because a qm.toml is open.
+ * vscode-languageclient is loaded here, on activation, not at import.
  */
 export async function startLanguageClient(options: {
   serverModule: string;
   host: CoordinatorHost;
   jobs: Jobs;
   logger: Logger;
+  /** Whether indexes may be read (and fetched) for the server; default: the workspace is trusted. */
+  trusted?: () => boolean;
 }): Promise<QmLanguageClient> {
   const { LanguageClient: Client, TransportKind, ResponseError } = await import('vscode-languageclient/node');
   const { host, jobs } = options;
+  const trusted = options.trusted ?? (() => vscode.workspace.isTrusted);
   const forward = async <T>(run: () => Promise<T>): Promise<T> => {
     try {
       return await run();
@@ -45,6 +52,7 @@ export async function startLanguageClient(options: {
       throw new ResponseError(QM_ERROR, error instanceof Error ? error.message : String(error), { code, message: error instanceof Error ? error.message : String(error) });
     }
   };
+  const untrusted = (): Promise<never> => Promise.reject(new ResponseError(QM_ERROR, NOT_TRUSTED, { code: 'EUNTRUSTED', message: NOT_TRUSTED }));
   const client: LanguageClient = new Client(
     'quartermaster',
     'Quartermaster Language Server',
@@ -60,8 +68,10 @@ export async function startLanguageClient(options: {
       ],
     },
   );
-  client.onRequest(ServerResolveRequest.method, (params: ResolveParams) => forward(() => host.api.resolve(params.tools)));
-  client.onRequest(ServerListRemoteRequest.method, (params: { tool: string }) => forward(() => host.api.listRemote(params.tool)));
+  client.onRequest(ServerResolveRequest.method, (params: ResolveParams) =>
+    trusted() || params.tools.every((tool) => tool.locked) ? forward(() => host.api.resolve(params.tools)) : untrusted(),
+  );
+  client.onRequest(ServerListRemoteRequest.method, (params: { tool: string }) => (trusted() ? forward(() => host.api.listRemote(params.tool)) : untrusted()));
   client.onRequest(ServerListInstalledRequest.method, () => forward(() => host.api.listInstalled()));
   client.onRequest(ServerInstallRequest.method, (params: InstallParams) =>
     forward(() =>
