@@ -3,7 +3,8 @@ import * as vscode from 'vscode';
 import { CoordinatorHost } from '../core/coordinator/host';
 import type { Logger } from '../core/log';
 import { currentPlatform, platformId } from '../core/platform';
-import { createCore } from '../core/services';
+import { isQmError } from '../core/errors';
+import { createCore, type CoreOptions, type CoreServices } from '../core/services';
 import type { QuartermasterApi } from './api';
 import { AutoInstaller } from './auto-install';
 import { CacheWatcher } from './cache-watcher';
@@ -38,8 +39,14 @@ export async function activate(context: vscode.ExtensionContext): Promise<Quarte
     error: (message) => channel.error(message),
   };
   const settings = readSettings();
+  for (const problem of settings.problems) {
+    logger.warn(problem);
+    void vscode.window.showWarningMessage(`Quartermaster: ${problem}.`, 'Open Settings').then((choice) => {
+      if (choice) void vscode.commands.executeCommand('workbench.action.openSettings', 'quartermaster.');
+    });
+  }
   const platform = currentPlatform();
-  const core = createCore(coreOptions(settings, logger));
+  const core = createCoreOrWithoutProxy(coreOptions(settings, logger), logger);
   const host = await CoordinatorHost.start({ core, platform, logger });
   context.subscriptions.push({ dispose: () => void host.dispose().then(() => core.close()) });
   logger.info(`QM_HOME ${settings.home}; coordinator ${host.role} at ${host.endpoint}`);
@@ -147,6 +154,22 @@ export async function activate(context: vscode.ExtensionContext): Promise<Quarte
       } while (model.busy || jobs.active().length > 0 || jobs.running > 0);
     },
   };
+}
+
+/**
+ * A proxy the core refuses (EURL: an unparsable HTTPS_PROXY in the environment, say) must not
+ * leave the window without Quartermaster: it says so and works without proxy variables.
+ */
+function createCoreOrWithoutProxy(options: CoreOptions, logger: Logger): CoreServices {
+  try {
+    return createCore(options);
+  } catch (error) {
+    if (!isQmError(error, 'EURL')) throw error;
+    logger.error(`${error.message}; working without a proxy`);
+    void vscode.window.showErrorMessage(`Quartermaster: ${error.message}. Downloads go without a proxy until it is fixed.`);
+    const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(https?|all)_proxy$/i.test(name)));
+    return createCore({ ...options, env, proxy: undefined });
+  }
 }
 
 export function deactivate(): void {

@@ -18,22 +18,37 @@ export interface Settings {
 
 const TOOLS: readonly ToolName[] = ['node', 'go', 'zig'];
 
-export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
+/**
+ * Quartermaster's settings, checked: a mirror or proxy that is not an http(s) URL is left out
+ * and named in `problems` (setting and value), so one typo cannot stop the extension.
+ */
+export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings & { problems: string[] } {
   const qm = vscode.workspace.getConfiguration('quartermaster');
   const http = vscode.workspace.getConfiguration('http');
+  const problems: string[] = [];
   const configuredMirrors = qm.get<Record<string, unknown>>('mirrors') ?? {};
   const mirrors: Partial<Record<ToolName, string>> = {};
   for (const tool of TOOLS) {
     const value = configuredMirrors[tool];
-    if (typeof value === 'string' && value.trim() !== '') mirrors[tool] = value.trim();
+    if (typeof value !== 'string' || value.trim() === '') continue;
+    const problem = urlProblem(value.trim());
+    if (problem) problems.push(`quartermaster.mirrors.${tool} "${value}" ${problem}; using the default source`);
+    else mirrors[tool] = value.trim();
+  }
+  let proxy = qm.get<string>('proxy')?.trim() || http.get<string>('proxy')?.trim() || '';
+  const proxyProblem = proxy ? urlProblem(proxy) : undefined;
+  if (proxyProblem) {
+    problems.push(`${qm.get<string>('proxy')?.trim() ? 'quartermaster.proxy' : 'http.proxy'} "${proxy}" ${proxyProblem}; using no proxy setting`);
+    proxy = '';
   }
   return {
     home: qm.get<string>('home')?.trim() || defaultHome(env),
     mirrors,
-    proxy: qm.get<string>('proxy')?.trim() || http.get<string>('proxy')?.trim() || '',
+    proxy,
     strictSsl: http.get<boolean>('proxyStrictSSL') ?? true,
     maxConcurrentDownloads: clamp(qm.get<number>('maxConcurrentDownloads') ?? 4, 1, 16),
     offline: qm.get<boolean>('offline') ?? false,
+    problems,
   };
 }
 
@@ -67,6 +82,16 @@ export function environmentFor(settings: Settings): Record<string, string> {
   const env: Record<string, string> = { QM_HOME: settings.home };
   for (const [tool, url] of Object.entries(settings.mirrors)) env[`QM_MIRROR_${tool.toUpperCase()}`] = url;
   return env;
+}
+
+function urlProblem(value: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return 'is not a URL';
+  }
+  return url.protocol === 'http:' || url.protocol === 'https:' ? undefined : `is not an http(s) URL`;
 }
 
 function clamp(value: number, min: number, max: number): number {
