@@ -7,10 +7,11 @@ import type { InstallResult } from '../../../src/shared/protocol';
 import { mirrorStats } from '../mirror-stats';
 import { quartermasterApi, until, workspaceRoot } from '../quartermaster';
 
-// The qm.toml language server as VS Code runs it. Every edit here is a WorkspaceEdit on the open,
-// never saved, document (the server reads the editor's text), and the suite reverts the document
-// at the end, so the file on disk — and with it toolchains.test.ts's "node 22 is missing" — is
-// never touched. The install goes to go 1.23.4, which no other suite of this session installs.
+// The qm.toml language server as VS Code runs it, then the $qm problem matcher. The language
+// server suite edits only the open document with WorkspaceEdits, never saved (the server reads
+// the editor's text), and reverts it at the end; the problem matcher suite restores the file it
+// breaks. toolchains.test.ts, which runs later, still finds node 22 declared and missing: the
+// install here is go 1.23.4, which no other suite of this session installs.
 
 const GO_ARCHIVE = '/dl/go1.23.4.linux-amd64.tar.gz';
 
@@ -232,5 +233,83 @@ suite('Language server in VS Code', () => {
     assert.equal(again.tools[0]?.installed, false, 'already installed');
     assert.equal((await mirrorStats(GO_ARCHIVE)).gets, 1);
     assert.deepEqual(ours(document.uri).filter((d) => codeOf(d) === 'not-installed' && d.range.isEqual(spec)), []);
+  });
+});
+
+// The `$qm` problem matcher (package.json: owner quartermaster, source qm, absolute paths) over
+// what `qm install` prints for a qm.toml that does not parse. The file is broken on disk (the CLI
+// reads the disk) and restored, and the model back to normal, before the suite ends.
+suite('qm task problem matcher', () => {
+  let api: QuartermasterApi;
+  let folder: vscode.WorkspaceFolder;
+  let manifest: vscode.Uri;
+  let original: string;
+
+  /** Runs `task`; resolves with its exit code. Only this suite runs qm tasks meanwhile. */
+  async function run(task: vscode.Task): Promise<number | undefined> {
+    const ended = new Promise<number | undefined>((resolve) => {
+      const listener = vscode.tasks.onDidEndTaskProcess((event) => {
+        if (event.execution.task.definition.type !== 'qm') return;
+        listener.dispose();
+        resolve(event.exitCode);
+      });
+    });
+    await vscode.tasks.executeTask(task);
+    return ended;
+  }
+
+  /** The provider's "qm install" for the folder, as Run Task lists it. */
+  async function installTask(): Promise<vscode.Task> {
+    const tasks = await vscode.tasks.fetchTasks({ type: 'qm' });
+    const install = tasks.find((t) => (t.definition as { command?: string }).command === 'install' && t.scope === folder);
+    assert.ok(install, `no qm install task for the folder; tasks: ${tasks.map((t) => t.name).join(', ')}`);
+    return install;
+  }
+
+  function qmProblems(): vscode.Diagnostic[] {
+    return vscode.languages.getDiagnostics(manifest).filter((d) => d.source === 'qm');
+  }
+
+  suiteSetup(async () => {
+    api = await quartermasterApi();
+    folder = vscode.workspace.workspaceFolders![0]!;
+    manifest = vscode.Uri.file(path.join(workspaceRoot(), 'qm.toml'));
+    original = new TextDecoder().decode(await vscode.workspace.fs.readFile(manifest));
+    await api.whenIdle();
+  });
+
+  suiteTeardown(async () => {
+    await vscode.workspace.fs.writeFile(manifest, new TextEncoder().encode(original));
+    // The model (status bar, autoInstall) reads the disk: wait until it has the manifest back.
+    await until(api, 'qm.toml parsed again', () => api.manifests().some((m) => m.file === manifest.fsPath && m.error === undefined && m.tools.length > 0));
+  });
+
+  test('a task built in the test is not resolved through the provider: executeTask wants an execution', async () => {
+    // VS Code calls resolveTask for tasks.json entries only; an API-built task runs as given.
+    const task = new vscode.Task({ type: 'qm', command: 'install' }, folder, 'install (no execution)', 'qm');
+    await assert.rejects(Promise.resolve(vscode.tasks.executeTask(task)), /must include an execution/);
+  });
+
+  test('qm install on a qm.toml that does not parse: exit code non-zero, the syntax error on the right line', async () => {
+    const lines = original.split('\n');
+    const nodeLine = lines.findIndex((line) => /^node = "[^"]*"$/.test(line));
+    assert.ok(nodeLine >= 0, original);
+    // The closing quote dropped: an unterminated string, reported at the end of the line.
+    const broken = lines[nodeLine]!.slice(0, -1);
+    lines[nodeLine] = broken;
+    await vscode.workspace.fs.writeFile(manifest, new TextEncoder().encode(lines.join('\n')));
+
+    const task = await installTask();
+    assert.deepEqual(task.problemMatchers, ['$qm']);
+    assert.equal(await run(task), 2, 'EMANIFEST is bad input: exit code 2');
+    await diagnosticsUntil(manifest, 'a $qm problem', () => qmProblems().length > 0);
+    const [problem, ...others] = qmProblems();
+    assert.ok(problem);
+    assert.deepEqual(others, []);
+    assert.equal(problem.severity, vscode.DiagnosticSeverity.Error);
+    assert.equal(codeOf(problem), 'EMANIFEST');
+    assert.match(problem.message, /TOML syntax error/);
+    assert.equal(problem.range.start.line, nodeLine);
+    assert.equal(problem.range.start.character, broken.length, 'qm reports the column after the unterminated string');
   });
 });
