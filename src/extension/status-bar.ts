@@ -72,7 +72,7 @@ export class ToolchainStatusBar implements vscode.Disposable {
       return;
     }
     const tools = status?.tools ?? [];
-    const problem = status?.error !== undefined || tools.some((t) => !t.installed);
+    const problem = status?.error !== undefined || tools.some((t) => !t.installed && !t.pending);
     const versions = tools.map((t) => `${t.name} ${t.version ?? t.spec}`).join('  ') || 'no toolchains';
     let text: string;
     if (downloads) text = `$(sync~spin) ${versions}${downloads.percent !== undefined ? ` ${downloads.percent}%` : ''}`;
@@ -103,6 +103,7 @@ function tooltipText(status: ManifestStatus | undefined, downloading: string | u
 function toolLine(tool: ToolStatus): string {
   const spec = `\`${tool.name} = "${tool.spec}"\``;
   if (tool.error) return `${spec}: $(warning) ${tool.error.message}`;
+  if (tool.pending) return `${spec}: resolving…`;
   const state = tool.installed ? 'installed' : '$(warning) not installed';
   return `${spec} → ${tool.version}${tool.locked ? ' (qm.lock)' : ''}: ${state}`;
 }

@@ -5,7 +5,7 @@ import type { HomeLayout } from '../core/home';
 import type { Logger } from '../core/log';
 import { MANIFEST_FILE_NAMES } from '../core/manifest/find';
 import { recordManifestUse } from '../core/state/usage';
-import { manifestStatus, type ManifestStatus } from '../core/workspace/manifest-status';
+import { declaredStatus, manifestStatus, type ManifestStatus } from '../core/workspace/manifest-status';
 
 export const MANIFEST_GLOB = '**/{qm.toml,.tool-versions,.nvmrc,.node-version}';
 
@@ -109,6 +109,14 @@ export class WorkspaceModel implements vscode.Disposable {
   private async load(file: string): Promise<void> {
     const { host, platform, logger } = this.options;
     try {
+      // A manifest seen for the first time shows its specs at once; resolving may take a while.
+      if (!this.statuses.has(file)) {
+        const declared = await declaredStatus(file);
+        if (!this.statuses.has(file)) {
+          this.statuses.set(file, declared);
+          this.changed.fire(declared);
+        }
+      }
       const status = await manifestStatus(file, host.api, { platform, network: this.options.network() });
       this.statuses.set(file, status);
       for (const tool of status.tools) {

@@ -19,6 +19,8 @@ export interface ToolStatus {
   error?: { code: string; message: string };
   /** The ToolSpec to send to the coordinator to install exactly this. */
   request: ToolSpec;
+  /** Declared, not resolved yet: neither missing nor installed as far as anyone knows. */
+  pending?: boolean;
 }
 
 export interface ManifestStatus {
@@ -43,6 +45,20 @@ export interface ManifestStatusOptions {
    */
   network: boolean;
   signal?: AbortSignal;
+}
+
+/**
+ * What a manifest declares, before anything is resolved: shown at once (the specs as written)
+ * while `manifestStatus` asks the coordinator.
+ */
+export async function declaredStatus(file: string): Promise<ManifestStatus> {
+  const manifest = await loadManifest(file);
+  const error = manifestError(manifest);
+  const tools = manifest.tools.map((entry): ToolStatus => {
+    const request = { name: entry.name, spec: entry.spec };
+    return { ...request, installed: false, binPaths: [], locked: false, request, pending: true };
+  });
+  return { file: manifest.file, dir: manifest.dir, tools, ...(error ? { error: { code: error.code, message: error.message } } : {}) };
 }
 
 /**
