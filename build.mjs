@@ -1,4 +1,5 @@
 // Bundles one file per entry point with esbuild; `tsc --noEmit` does the type-checking.
+import * as path from 'node:path';
 import * as esbuild from 'esbuild';
 
 const watch = process.argv.includes('--watch');
@@ -6,6 +7,9 @@ const entries = {
   extension: 'src/extension/extension.ts',
   server: 'src/server/server.ts',
   cli: 'src/cli/main.ts',
+  // undici (over half of each bundle) in its own file, loaded on the first download only: the
+  // extension's activation and commands like `qm which` never parse it.
+  dispatcher: 'src/core/fetch/dispatcher.ts',
 };
 
 const options = {
@@ -19,8 +23,24 @@ const options = {
   minify: true,
   keepNames: true,
   external: ['vscode'],
+  plugins: [deferredDispatcher()],
   logLevel: 'info',
 };
+
+/**
+ * Downloader's deferred require('./dispatcher') stays a run-time require of out/dispatcher.js
+ * (its own entry above). Only that one import: undici has files named dispatcher too.
+ */
+function deferredDispatcher() {
+  return {
+    name: 'deferred-dispatcher',
+    setup(build) {
+      build.onResolve({ filter: /^\.\/dispatcher$/ }, (args) =>
+        args.importer.endsWith(path.join('src', 'core', 'fetch', 'downloader.ts')) ? { path: './dispatcher', external: true } : undefined,
+      );
+    },
+  };
+}
 
 // The integration suite the extension host loads (extensionTestsPath = out/test/vscode/index.js):
 // the Mocha runner with Mocha bundled in, and one bundle per suite file for Mocha to require.

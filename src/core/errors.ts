@@ -60,7 +60,15 @@ export interface QmErrorDetails {
   cause?: unknown;
 }
 
+/** Marks QmErrors made by any copy of this module (out/dispatcher.js is bundled apart from the rest). */
+const QM_ERROR_BRAND = Symbol.for('quartermaster.QmError');
+
 export class QmError extends Error {
+  /** `instanceof QmError` holds across bundles: each bundle has its own copy of this class. */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[QM_ERROR_BRAND] === true;
+  }
+
   override readonly name = 'QmError';
   readonly code: QmErrorCode;
   readonly details: QmErrorDetails;
@@ -69,6 +77,7 @@ export class QmError extends Error {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
     this.code = code;
     this.details = details;
+    Object.defineProperty(this, QM_ERROR_BRAND, { value: true });
   }
 }
 
