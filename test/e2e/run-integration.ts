@@ -46,12 +46,19 @@ interface Session {
   prepare?: (world: FixtureWorld) => Promise<void>;
 }
 
+/**
+ * For every session. The web workbench's default for files.autoSave is "afterDelay" (the desktop's
+ * is "off"): an edit a test makes and never saves would reach the disk a second later.
+ */
+const SESSION_SETTINGS: Readonly<Record<string, unknown>> = Object.freeze({ 'files.autoSave': 'off' });
+
 const SESSIONS: readonly Session[] = [
-  { name: 'trusted', disableWorkspaceTrust: true, userSettings: {} },
+  { name: 'trusted', disableWorkspaceTrust: true, userSettings: SESSION_SETTINGS },
   {
     name: 'untrusted',
     disableWorkspaceTrust: false,
     userSettings: {
+      ...SESSION_SETTINGS,
       // No modal "Do you trust the authors?" at start: the folder opens in restricted mode, as
       // after choosing "Don't Trust" (VS Code's workspace trust docs; the default is "once").
       'security.workspace.trust.enabled': true,

@@ -130,6 +130,11 @@ suite('Language server in VS Code', () => {
     if (document.getText() !== original) await setText(original);
   });
 
+  /** The edits stay in the editor: the file on disk is what the suite found (files.autoSave is off). */
+  async function assertDiskUnchanged(): Promise<void> {
+    assert.equal(new TextDecoder().decode(await vscode.workspace.fs.readFile(document.uri)), original, 'an edit reached the disk');
+  }
+
   suiteTeardown(async () => {
     // Back to the file on disk (never saved), and the editor closed.
     await vscode.window.showTextDocument(document);
@@ -139,6 +144,7 @@ suite('Language server in VS Code', () => {
 
   test('qm.toml opens as the contributed language qm-toml, with no TOML extension installed', () => {
     assert.equal(document.languageId, 'qm-toml');
+    assert.equal(vscode.workspace.getConfiguration('files').get('autoSave'), 'off', 'the harness turns the web default (afterDelay) off');
     const tomlExtensions = vscode.extensions.all.filter((e) => {
       const languages = (e.packageJSON as { contributes?: { languages?: { id?: string }[] } }).contributes?.languages ?? [];
       return languages.some((language) => language.id === 'toml');
@@ -164,6 +170,7 @@ suite('Language server in VS Code', () => {
     const spec = diagnostics.find((d) => codeOf(d) === 'bad-spec')!;
     assert.equal(spec.severity, vscode.DiagnosticSeverity.Error);
     assert.match(spec.message, /only Node\.js has LTS releases/);
+    await assertDiskUnchanged();
   });
 
   test("hover over node's version says what it resolves to", async () => {
@@ -232,6 +239,7 @@ suite('Language server in VS Code', () => {
     const again = await runCommand<InstallResult>(install.command);
     assert.equal(again.tools[0]?.installed, false, 'already installed');
     assert.equal((await mirrorStats(GO_ARCHIVE)).gets, 1);
+    await assertDiskUnchanged();
     assert.deepEqual(ours(document.uri).filter((d) => codeOf(d) === 'not-installed' && d.range.isEqual(spec)), []);
   });
 });
