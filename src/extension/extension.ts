@@ -108,7 +108,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<Quarte
   });
   context.subscriptions.push(
     model.onDidChange((status) => status && autoInstaller.consider(status)),
-    vscode.workspace.onDidGrantWorkspaceTrust(() => void model.refreshAll()),
+    vscode.workspace.onDidGrantWorkspaceTrust(() => {
+      void model.refreshAll();
+      languageClient?.restart().catch((error: unknown) => logger.error(`The language server did not restart: ${String(error)}`));
+    }),
     vscode.workspace.onDidChangeConfiguration((event) => {
       if (!affectsCore(event)) return;
       void vscode.window

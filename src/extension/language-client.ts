@@ -22,6 +22,8 @@ const NOT_TRUSTED = 'this workspace is not trusted';
 export interface QmLanguageClient {
   /** Tells the server that installed toolchains changed in a way progress did not show. */
   installedChanged(): void;
+  /** A fresh server: after trust is granted, it must not keep answers refused while untrusted. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -89,6 +91,7 @@ export async function startLanguageClient(options: {
   options.logger.info('Language server started');
   return {
     installedChanged: () => void client.sendNotification(ServerInstalledChangedNotification.method).catch(() => undefined),
+    restart: () => client.restart(),
     stop: async () => {
       progress.dispose();
       await client.stop();
