@@ -23,6 +23,8 @@ export interface AutoInstallOptions {
  */
 export class AutoInstaller {
   private readonly considered = new Map<string, string>();
+  /** Per manifest, the tool@version a fetch started here is still bringing. */
+  private readonly fetching = new Map<string, ReadonlySet<string>>();
 
   constructor(private readonly options: AutoInstallOptions) {}
 
@@ -35,6 +37,9 @@ export class AutoInstaller {
       return;
     }
     if (this.considered.get(status.file) === key) return;
+    // One part of a fetch may land before the rest: what is still on its way is not news.
+    const inFlight = this.fetching.get(status.file);
+    if (inFlight && missing.every((t) => inFlight.has(`${t.name}@${t.version}`))) return;
     const { logger } = this.options;
     const names = missing.map((t) => `${t.name} ${t.version}`).join(', ');
     const file = vscode.workspace.asRelativePath(status.file);
@@ -60,12 +65,16 @@ export class AutoInstaller {
 
   private async fetch(status: ManifestStatus, missing: ReturnType<typeof missingTools>, names: string): Promise<void> {
     const file = vscode.workspace.asRelativePath(status.file);
+    const bringing: ReadonlySet<string> = new Set(missing.map((t) => `${t.name}@${t.version}`));
+    this.fetching.set(status.file, bringing);
     try {
       await this.options.jobs.run({ title: `Fetching ${names} for ${file}`, kind: 'auto-install', tools: missing.map((t) => t.request), notify: false });
       this.options.logger.info(`Fetched ${names} for ${file}`);
       await this.options.installed(status);
     } catch (error) {
       reportError(this.options.logger, `Fetching ${names} for ${file}`, error);
+    } finally {
+      if (this.fetching.get(status.file) === bringing) this.fetching.delete(status.file);
     }
   }
 }
