@@ -48,7 +48,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Quarte
   const platform = currentPlatform();
   const core = createCoreOrWithoutProxy(coreOptions(settings, logger), logger);
   const host = await CoordinatorHost.start({ core, platform, logger });
-  context.subscriptions.push({ dispose: () => void host.dispose().then(() => core.close()) });
+  closers.push(() => host.dispose().then(() => core.close()));
   logger.info(`QM_HOME ${settings.home}; coordinator ${host.role} at ${host.endpoint}`);
   context.subscriptions.push(host.onRoleChange((role) => logger.info(`Coordinator role: ${role}`)));
 
@@ -121,15 +121,15 @@ export async function activate(context: vscode.ExtensionContext): Promise<Quarte
   );
 
   const manifestWatcher = new ManifestWatcher(model, logger);
-  context.subscriptions.push(manifestWatcher);
+  closers.push(() => manifestWatcher.close());
   const watchingManifests = manifestWatcher.restart();
   watchingManifests.catch((error: unknown) => logger.warn(`Not watching the workspace's manifests: ${String(error)}`));
   const cacheWatcher = CacheWatcher.start(core.layout, logger, installedChanged);
-  context.subscriptions.push({ dispose: () => void cacheWatcher.then((watcher) => watcher.close()) });
+  closers.push(() => cacheWatcher.then((watcher) => watcher.close()));
   cacheWatcher.catch((error: unknown) => logger.warn(`Not watching the shared cache: ${String(error)}`));
   const client = startLanguageClient({ serverModule: context.asAbsolutePath(path.join('out', 'server.js')), host, jobs, logger }).then((started) => {
     languageClient = started;
-    context.subscriptions.push({ dispose: () => void started.stop() });
+    closers.push(() => started.stop());
     return started;
   });
   client.catch((error: unknown) => logger.error(`The language server did not start: ${String(error)}`));
@@ -175,6 +175,15 @@ function createCoreOrWithoutProxy(options: CoreOptions, logger: Logger): CoreSer
   }
 }
 
-export function deactivate(): void {
-  // Everything is released through context.subscriptions.
+/**
+ * What deactivate() closes and waits for: the coordinator's socket, the watchers and the language
+ * server keep an extension host's event loop alive, so they are closed before it is asked to exit
+ * (VS Code awaits this promise; synchronous disposables go through context.subscriptions).
+ */
+let closers: Array<() => Promise<unknown>> = [];
+
+export async function deactivate(): Promise<void> {
+  const closing = closers;
+  closers = [];
+  await Promise.allSettled(closing.map((close) => close()));
 }

@@ -53,10 +53,17 @@ export class ManifestWatcher implements vscode.Disposable {
     await new Promise<void>((resolve) => watcher.once('ready', resolve));
   }
 
-  dispose(): void {
+  /** Stops watching; resolves when chokidar has let go of every directory. */
+  async close(): Promise<void> {
     this.generation++;
-    void this.watcher?.close();
     for (const subscription of this.subscriptions) subscription.dispose();
+    const watcher = this.watcher;
+    this.watcher = undefined;
+    await watcher?.close();
+  }
+
+  dispose(): void {
+    void this.close();
   }
 
   private changed(file: string): void {
