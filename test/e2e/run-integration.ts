@@ -163,7 +163,11 @@ async function runSuite(
   ];
   const url = `${server.url}/?folder=${encodeURIComponent(world.workspace)}&payload=${encodeURIComponent(JSON.stringify(payload))}`;
   lap(`${session.name}: opening the workbench on ${world.workspace}`);
-  const deadline = AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]);
+  // Our own timer, held until the end: on Node 20 an AbortSignal.timeout() reachable only through
+  // AbortSignal.any() can be garbage-collected, and then the limit never fires.
+  const limit = new AbortController();
+  const timer = setTimeout(() => limit.abort(), timeoutMs);
+  const deadline = AbortSignal.any([signal, limit.signal]);
   let report: AutomationExitReport;
   try {
     await page.goto(url);
@@ -174,6 +178,8 @@ async function runSuite(
     else if (deadline.aborted) console.error(`vscode-e2e: ${session.name}: the suite did not finish within ${timeoutMs / 1000} s (no codeAutomationExit call; QM_VSCODE_TIMEOUT_MS raises the limit)`);
     else console.error(`vscode-e2e: ${session.name}: ${error instanceof Error ? error.message : String(error)}`);
     return undefined;
+  } finally {
+    clearTimeout(timer);
   }
   await forwarder.flush();
   lap(`${session.name}: suite finished with exit code ${report.code}`);
