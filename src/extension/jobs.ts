@@ -3,6 +3,7 @@ import * as vscode from 'vscode';
 import type { CoordinatorHost } from '../core/coordinator/host';
 import type { Logger } from '../core/log';
 import type { InstallResult, JobProgress, Requester, ToolSpec } from '../shared/protocol';
+import { formatSize } from '../shared/wording';
 
 export interface JobRequest {
   /** What the user sees: "Installing node 22.12.0". */
@@ -35,6 +36,8 @@ export class Jobs implements vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<void>();
   private readonly subscriptions: Array<{ dispose(): void }>;
   private idleWaiters: Array<() => void> = [];
+  /** tool@version reported installed by a job, until a manifest refresh shows it installed. */
+  private readonly justInstalled = new Set<string>();
   readonly onDidChange = this.changed.event;
 
   constructor(private readonly host: CoordinatorHost, private readonly logger: Logger) {
@@ -60,6 +63,16 @@ export class Jobs implements vscode.Disposable {
     const percent = total > 0 ? Math.floor((received / total) * 100) : undefined;
     const label = rows.map((r) => (r.version ? `${r.tool} ${r.version}` : r.tool)).join(', ');
     return { count: rows.length, percent, label };
+  }
+
+  /** Whether a job just reported this toolchain installed and no manifest refresh has shown it yet. */
+  arrived(tool: string, version: string | undefined): boolean {
+    return this.justInstalled.has(`${tool}@${version}`);
+  }
+
+  /** A refresh shows it installed: forgotten, so a later uninstall shows as missing again. */
+  seenInstalled(tool: string, version: string | undefined): void {
+    this.justInstalled.delete(`${tool}@${version}`);
   }
 
   /** This window's running jobs. */
@@ -141,6 +154,7 @@ export class Jobs implements vscode.Disposable {
     const key = `${progress.jobId}\0${progress.tool}`;
     if (FINISHED.has(progress.phase)) {
       this.rows.delete(key);
+      if (progress.phase === 'done' && progress.version) this.justInstalled.add(`${progress.tool}@${progress.version}`);
       if (progress.phase === 'failed') this.logger.warn(`Job ${progress.jobId}: ${progress.tool} ${progress.version} failed: ${progress.error?.message ?? 'unknown error'}`);
       else this.logger.info(`Job ${progress.jobId}: ${progress.tool} ${progress.version} ${progress.phase}`);
     } else {
@@ -179,12 +193,9 @@ function describe(progress: JobProgress): string {
     case 'waiting':
       return progress.waitingFor ? `${name}: waiting for pid ${progress.waitingFor.pid} (${progress.waitingFor.purpose})` : `${name}: waiting`;
     case 'downloading':
-      return progress.total ? `${name}: ${mebibytes(progress.received)} of ${mebibytes(progress.total)} MB` : `${name}: ${mebibytes(progress.received)} MB`;
+      return progress.total ? `${name}: ${formatSize(progress.received)} of ${formatSize(progress.total)}` : `${name}: ${formatSize(progress.received)}`;
     default:
       return `${name}: ${progress.phase}`;
   }
 }
 
-function mebibytes(bytes: number): string {
-  return (bytes / (1024 * 1024)).toFixed(1);
-}

@@ -72,7 +72,9 @@ export class ToolchainStatusBar implements vscode.Disposable {
       return;
     }
     const tools = status?.tools ?? [];
-    const problem = status?.error !== undefined || tools.some((t) => !t.installed && !t.pending);
+    for (const tool of tools) if (tool.installed) this.jobs.seenInstalled(tool.name, tool.version);
+    // Right after a download the manifest is re-read: what just arrived is not shown as missing meanwhile.
+    const problem = status?.error !== undefined || tools.some((t) => !t.installed && !t.pending && !this.jobs.arrived(t.name, t.version));
     const versions = tools.map((t) => `${t.name} ${t.version ?? t.spec}`).join('  ') || 'no toolchains';
     let text: string;
     if (downloads) text = `$(sync~spin) ${versions}${downloads.percent !== undefined ? ` ${downloads.percent}%` : ''}`;

@@ -63,7 +63,12 @@ export class WorkspaceModel implements vscode.Disposable {
         entry.again = false;
         await this.load(file);
       } while (entry.again);
-    })().finally(() => this.refreshes.delete(file));
+    })().finally(() => {
+      this.refreshes.delete(file);
+      // Once more when idle: views that wait out a refresh (the status bar's warning) settle now.
+      const status = this.statuses.get(file);
+      if (status && !this.busy) this.changed.fire(status);
+    });
     this.refreshes.set(file, entry);
     return entry.running;
   }
