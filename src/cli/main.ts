@@ -11,11 +11,12 @@ import { installCommand } from './commands/install';
 import { listCommand } from './commands/list';
 import { lockCommand } from './commands/lock';
 import { useCommand } from './commands/use';
+import { uninstallCommand } from './commands/uninstall';
 import { whichCommand } from './commands/which';
 import { CliContext, type CliStreams } from './context';
 import { EXIT_OK, exitCodeFor } from './exit-codes';
 
-const COMMANDS: Command[] = [installCommand, listCommand, useCommand, whichCommand, execCommand, envCommand, lockCommand, gcCommand, doctorCommand, coordinatorCommand];
+const COMMANDS: Command[] = [installCommand, uninstallCommand, listCommand, useCommand, whichCommand, execCommand, envCommand, lockCommand, gcCommand, doctorCommand, coordinatorCommand];
 
 const GLOBAL_OPTIONS = {
   help: { type: 'boolean', short: 'h' },

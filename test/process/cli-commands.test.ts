@@ -119,6 +119,26 @@ describe('qm commands end to end', () => {
     assert.equal((await ok(['exec', '--', 'node', '--version'])).trim(), 'v22.12.0');
   });
 
+  it('uninstall removes exactly the named toolchain and checks every argument before removing anything', async () => {
+    await ok(['install', 'node@22.12.0']);
+    await ok(['install', 'node@20.18.0']);
+    const unknown = await qm(['uninstall', 'node@22.12.0', 'node@18']);
+    assert.equal(unknown.code, 1, unknown.stderr);
+    assert.match(unknown.stderr, /ENOTINSTALLED: No installed node matches "node@18" \(installed: .*22\.12\.0.*\)/);
+    const ambiguous = await qm(['uninstall', 'node']);
+    assert.equal(ambiguous.code, 2, ambiguous.stderr);
+    assert.match(ambiguous.stderr, /matches 2 installed versions/);
+    assert.equal((await ok(['exec', 'node@22.12.0', '--', 'node', '--version'])).trim(), 'v22.12.0', 'nothing was removed by the failed runs');
+
+    const removed = JSON.parse(await ok(['uninstall', 'node@22.12.0', '--json'])) as { removed: Array<{ tool: string; version: string; dir: string; bytes: number }> };
+    assert.deepEqual(removed.removed.map((r) => `${r.tool} ${r.version}`), ['node 22.12.0']);
+    assert.ok(removed.removed[0]!.bytes > 512 * 1024);
+    await assert.rejects(fs.stat(removed.removed[0]!.dir), { code: 'ENOENT' });
+    const listed = JSON.parse(await ok(['list', '--installed', '--json'])) as Array<{ version: string }>;
+    assert.deepEqual(listed.map((t) => t.version), ['20.18.0']);
+    assert.deepEqual(await fs.readdir(path.join(home, 'qm', 'tmp')), [], 'the moved-aside tree is gone');
+  });
+
   it('doctor reports the cache and who holds which lock', async () => {
     await ok(['install', 'node@22.12.0']);
     const report = JSON.parse(await ok(['doctor', '--json', '--verify'])) as { toolchains: { count: number }; blobs: { count: number; corrupt: string[] }; findings: Array<{ severity: string }> };
