@@ -36,6 +36,8 @@ export class Jobs implements vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<void>();
   private readonly subscriptions: Array<{ dispose(): void }>;
   private idleWaiters: Array<() => void> = [];
+  /** Bytes of every row since nothing was last in flight, finished ones kept at their total. */
+  private readonly batch = new Map<string, { received: number; total: number | undefined }>();
   /** tool@version reported installed by a job, until a manifest refresh shows it installed. */
   private readonly justInstalled = new Set<string>();
   readonly onDidChange = this.changed.event;
@@ -57,10 +59,12 @@ export class Jobs implements vscode.Disposable {
   summary(): { count: number; percent: number | undefined; label: string } | undefined {
     const rows = this.active();
     if (rows.length === 0) return undefined;
-    const sized = rows.filter((r) => r.total !== undefined && r.total > 0);
-    const total = sized.reduce((sum, r) => sum + (r.total ?? 0), 0);
-    const received = sized.reduce((sum, r) => sum + Math.min(r.received, r.total ?? 0), 0);
-    const percent = total > 0 ? Math.floor((received / total) * 100) : undefined;
+    // Over everything since the bar was last idle, finished downloads included, and only once every
+    // size is known: a percent that never jumps back when a size arrives or a download ends.
+    const batch = [...this.batch.values()];
+    const total = batch.reduce((sum, r) => sum + (r.total ?? 0), 0);
+    const received = batch.reduce((sum, r) => sum + Math.min(r.received, r.total ?? 0), 0);
+    const percent = total > 0 && batch.every((r) => r.total !== undefined && r.total > 0) ? Math.floor((received / total) * 100) : undefined;
     const label = rows.map((r) => (r.version ? `${r.tool} ${r.version}` : r.tool)).join(', ');
     return { count: rows.length, percent, label };
   }
@@ -154,6 +158,10 @@ export class Jobs implements vscode.Disposable {
     const key = `${progress.jobId}\0${progress.tool}`;
     if (FINISHED.has(progress.phase)) {
       this.rows.delete(key);
+      const counted = this.batch.get(key);
+      if (progress.phase === 'done' && counted?.total !== undefined) counted.received = counted.total;
+      else this.batch.delete(key);
+      if (this.rows.size === 0) this.batch.clear();
       if (progress.phase === 'done' && progress.version) this.justInstalled.add(`${progress.tool}@${progress.version}`);
       if (progress.phase === 'failed') this.logger.warn(`Job ${progress.jobId}: ${progress.tool} ${progress.version} failed: ${progress.error?.message ?? 'unknown error'}`);
       else this.logger.info(`Job ${progress.jobId}: ${progress.tool} ${progress.version} ${progress.phase}`);
@@ -164,6 +172,11 @@ export class Jobs implements vscode.Disposable {
         this.logger.info(`Job ${progress.jobId} [${progress.requester.kind} ${progress.requester.label}]: ${progress.tool} ${progress.version} ${progress.phase}${who}`);
       }
       this.rows.set(key, { ...progress, ours: this.controllers.has(progress.jobId) });
+      // A row whose size is not known yet (queued, say) holds the percent back until it is.
+      const total = progress.total ?? this.batch.get(key)?.total;
+      // Unpacking and publishing come after the last byte (their events carry no byte counts).
+      const downloaded = progress.phase === 'extracting' || progress.phase === 'publishing';
+      this.batch.set(key, { received: downloaded && total !== undefined ? total : progress.received, total });
     }
     this.changed.fire();
     this.checkIdle();
@@ -171,6 +184,7 @@ export class Jobs implements vscode.Disposable {
 
   private forgetReported(): void {
     for (const [key, row] of this.rows) if (!this.controllers.has(row.jobId)) this.rows.delete(key);
+    if (this.rows.size === 0) this.batch.clear();
     this.changed.fire();
     this.checkIdle();
   }
