@@ -24,10 +24,10 @@ import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import type { Page } from 'playwright-core';
 import { exposeAutomationExit, type AutomationExitReport } from './automation-exit';
-import { launchChromium } from './browser';
 import { forwardExtensionHostConsole } from './console-forwarder';
 import { assertBuilt, EXTENSION_TESTS_PATH, FixtureWorld, REPO_ROOT } from './fixture-world';
-import { VsCodeServer } from './vscode-server';
+import type { VsCodeServer } from './vscode-server';
+import { withWorkbenchSession } from './workbench-session';
 
 const RESULTS = path.join(REPO_ROOT, 'test-results', `vscode-${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}`);
 
@@ -97,31 +97,23 @@ function chosenSessions(names: string | undefined): readonly Session[] {
 
 /** A fixture world, server and browser of its own; the session's exit code. */
 async function runSession(session: Session, timeoutMs: number, signal: AbortSignal): Promise<number> {
-  const world = await FixtureWorld.create();
-  try {
-    await session.prepare?.(world);
-    const server = await VsCodeServer.start({
-      env: { ...world.env, QM_TEST_SESSION: session.name },
-      userSettings: session.userSettings,
-      disableWorkspaceTrust: session.disableWorkspaceTrust,
-    });
-    lap(`${session.name}: VS Code server on ${server.url}`);
-    try {
-      const browser = await launchChromium();
-      try {
-        const report = await runSuite(session, browser.page, server, world, timeoutMs, signal);
-        if (signal.aborted) return 130;
-        if (report?.code !== 0) await saveFailure(path.join(RESULTS, session.name), browser.page, server, report);
-        return report?.code ?? 1;
-      } finally {
-        await browser.close();
-      }
-    } finally {
-      await server.stop();
-    }
-  } finally {
-    await world.dispose();
-  }
+  return withWorkbenchSession(
+    {
+      ...(session.prepare ? { prepare: session.prepare } : {}),
+      server: (world) => ({
+        env: { ...world.env, QM_TEST_SESSION: session.name },
+        userSettings: session.userSettings,
+        disableWorkspaceTrust: session.disableWorkspaceTrust,
+      }),
+      onServer: (server) => lap(`${session.name}: VS Code server on ${server.url}`),
+    },
+    async ({ world, server, page }) => {
+      const report = await runSuite(session, page, server, world, timeoutMs, signal);
+      if (signal.aborted) return 130;
+      if (report?.code !== 0) await saveFailure(path.join(RESULTS, session.name), page, server, report);
+      return report?.code ?? 1;
+    },
+  );
 }
 
 /**

@@ -21,15 +21,15 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Page } from 'playwright-core';
-import { launchChromium } from './browser';
-import { FixtureWorld, REPO_ROOT } from './fixture-world';
+import { REPO_ROOT, type FixtureWorld } from './fixture-world';
 import { Deadline } from './ui/deadline';
 import { DownloadAudit, type ToolName } from './ui/download-audit';
 import { whenFile } from './ui/file-watch';
 import { runOutsideCli } from './ui/outside-cli';
 import { statusBarHistory } from './ui/status-bar-probe';
 import { Workbench } from './ui/workbench';
-import { VsCodeServer } from './vscode-server';
+import type { VsCodeServer } from './vscode-server';
+import { withWorkbenchSession } from './workbench-session';
 
 const RESULTS = path.join(REPO_ROOT, 'test-results', 'ui');
 const MANIFEST = '[tools]\nnode = "22"\ngo = "1.23"\n';
@@ -78,22 +78,23 @@ async function main(interrupt: AbortSignal): Promise<number> {
 async function runAll(deadline: Deadline): Promise<number> {
   await fs.rm(RESULTS, { recursive: true, force: true });
   deadline.step('1. fixture world and VS Code');
-  const world = await FixtureWorld.create();
-  try {
-    const audit = await DownloadAudit.prepare(world.mirror, SLOW_NODE);
-    await fs.writeFile(path.join(world.workspace, 'qm.toml'), MANIFEST);
-    const server = await VsCodeServer.start({ env: world.env, disableWorkspaceTrust: true, userSettings: USER_SETTINGS });
-    lap(`VS Code server on ${server.url}; mirror on ${world.mirror.url}`);
-    try {
-      const browser = await launchChromium();
-      let page: Page | undefined;
+  let audit: DownloadAudit | undefined;
+  return withWorkbenchSession(
+    {
+      prepare: async (world) => {
+        audit = await DownloadAudit.prepare(world.mirror, SLOW_NODE);
+        await fs.writeFile(path.join(world.workspace, 'qm.toml'), MANIFEST);
+      },
+      server: (world) => ({ env: world.env, disableWorkspaceTrust: true, userSettings: USER_SETTINGS }),
+      onServer: (server, world) => lap(`VS Code server on ${server.url}; mirror on ${world.mirror.url}`),
+    },
+    async ({ world, server, page }) => {
       try {
-        page = browser.page;
         const payload = [['extensionDevelopmentPath', server.remoteUri(REPO_ROOT)]];
         const url = `${server.url}/?folder=${encodeURIComponent(world.workspace)}&payload=${encodeURIComponent(JSON.stringify(payload))}`;
         const workbench = await Workbench.open(page, url, deadline, RESULTS);
         lap('workbench up, Quartermaster active');
-        const run: Run = { world, audit, workbench, deadline, fetched: [] };
+        const run: Run = { world, audit: audit!, workbench, deadline, fetched: [] };
         await automaticFetch(run);
         await installFromPalette(run);
         await switchWhileOthersInstall(run);
@@ -102,17 +103,11 @@ async function runAll(deadline: Deadline): Promise<number> {
         return 0;
       } catch (error) {
         console.error(`\nui-e2e: FAILED in step "${deadline.currentStep}": ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
-        await reportFailure(page, server, audit);
+        await reportFailure(page, server, audit!);
         return 1;
-      } finally {
-        await browser.close();
       }
-    } finally {
-      await server.stop();
-    }
-  } finally {
-    await world.dispose();
-  }
+    },
+  );
 }
 
 /** 2. autoInstall "always": the manifest's node and go arrive without anyone asking. */
@@ -274,10 +269,10 @@ function shellQuote(value: string): string {
 }
 
 /** failure.png, the server log's tail and the Quartermaster output channel's log. */
-async function reportFailure(page: Page | undefined, server: VsCodeServer, audit: DownloadAudit): Promise<void> {
+async function reportFailure(page: Page, server: VsCodeServer, audit: DownloadAudit): Promise<void> {
   await fs.mkdir(RESULTS, { recursive: true });
   try {
-    if (page) await page.screenshot({ path: path.join(RESULTS, 'failure.png'), timeout: 15_000 });
+    await page.screenshot({ path: path.join(RESULTS, 'failure.png'), timeout: 15_000 });
     console.error(`ui-e2e: screenshot ${path.relative(REPO_ROOT, path.join(RESULTS, 'failure.png'))}`);
   } catch (error) {
     console.error(`ui-e2e: no screenshot: ${error instanceof Error ? error.message : String(error)}`);
