@@ -3,7 +3,7 @@ import * as vscode from 'vscode';
 import type { CoordinatorHost } from '../core/coordinator/host';
 import type { HomeLayout } from '../core/home';
 import type { Logger } from '../core/log';
-import { MANIFEST_FILE_NAMES } from '../core/manifest/find';
+import { loadManifest, MANIFEST_FILE_NAMES } from '../core/manifest/find';
 import { recordManifestUse } from '../core/state/usage';
 import { declaredStatus, manifestStatus, type ManifestStatus } from '../core/workspace/manifest-status';
 
@@ -115,14 +115,13 @@ export class WorkspaceModel implements vscode.Disposable {
     const { host, platform, logger } = this.options;
     try {
       // A manifest seen for the first time shows its specs at once; resolving may take a while.
+      const manifest = await loadManifest(file);
       if (!this.statuses.has(file)) {
-        const declared = await declaredStatus(file);
-        if (!this.statuses.has(file)) {
-          this.statuses.set(file, declared);
-          this.changed.fire(declared);
-        }
+        const declared = declaredStatus(manifest);
+        this.statuses.set(file, declared);
+        this.changed.fire(declared);
       }
-      const status = await manifestStatus(file, host.api, { platform, network: this.options.network() });
+      const status = await manifestStatus(manifest, host.api, { platform, network: this.options.network() });
       this.statuses.set(file, status);
       for (const tool of status.tools) {
         if (tool.error && tool.error.code !== 'EUNTRUSTED') logger.warn(`${file}: ${tool.name} "${tool.spec}": ${tool.error.message}`);

@@ -51,8 +51,7 @@ export interface ManifestStatusOptions {
  * What a manifest declares, before anything is resolved: shown at once (the specs as written)
  * while `manifestStatus` asks the coordinator.
  */
-export async function declaredStatus(file: string): Promise<ManifestStatus> {
-  const manifest = await loadManifest(file);
+export function declaredStatus(manifest: Manifest): ManifestStatus {
   const error = manifestError(manifest);
   const tools = manifest.tools.map((entry): ToolStatus => {
     const request = { name: entry.name, spec: entry.spec };
@@ -64,10 +63,11 @@ export async function declaredStatus(file: string): Promise<ManifestStatus> {
 /**
  * The status of every tool a manifest declares: a matching qm.lock is followed exactly, as
  * `qm install` would; otherwise each spec is resolved on its own, so that one bad spec or an
- * unreachable index leaves the others' answers intact.
+ * unreachable index leaves the others' answers intact. `manifest` is a path (read here) or one
+ * already read.
  */
-export async function manifestStatus(file: string, source: StatusSource, options: ManifestStatusOptions): Promise<ManifestStatus> {
-  const manifest = await loadManifest(file);
+export async function manifestStatus(manifestOrFile: Manifest | string, source: StatusSource, options: ManifestStatusOptions): Promise<ManifestStatus> {
+  const manifest = typeof manifestOrFile === 'string' ? await loadManifest(manifestOrFile) : manifestOrFile;
   const error = manifestError(manifest);
   const lock = await readLockfile(lockPathFor(manifest)).catch(() => undefined);
   const followLock = lock !== undefined && lockMismatch(manifest, lock, options.platform) === undefined;
