@@ -61,10 +61,7 @@ export class Jobs implements vscode.Disposable {
     if (rows.length === 0) return undefined;
     // Over everything since the bar was last idle, finished downloads included, and only once every
     // size is known: a percent that never jumps back when a size arrives or a download ends.
-    const batch = [...this.batch.values()];
-    const total = batch.reduce((sum, r) => sum + (r.total ?? 0), 0);
-    const received = batch.reduce((sum, r) => sum + Math.min(r.received, r.total ?? 0), 0);
-    const percent = total > 0 && batch.every((r) => r.total !== undefined && r.total > 0) ? Math.floor((received / total) * 100) : undefined;
+    const percent = percentOf([...this.batch.values()]);
     const label = rows.map((r) => (r.version ? `${r.tool} ${r.version}` : r.tool)).join(', ');
     return { count: rows.length, percent, label };
   }
@@ -148,10 +145,9 @@ export class Jobs implements vscode.Disposable {
     this.changed.dispose();
   }
 
+  /** One job's share of the batch (its keys start with its id). */
   private jobPercent(jobId: string): number | undefined {
-    const rows = this.active().filter((r) => r.jobId === jobId && r.total);
-    const total = rows.reduce((sum, r) => sum + (r.total ?? 0), 0);
-    return total > 0 ? Math.floor((rows.reduce((sum, r) => sum + Math.min(r.received, r.total ?? 0), 0) / total) * 100) : undefined;
+    return percentOf([...this.batch].filter(([key]) => key.startsWith(`${jobId}\0`)).map(([, bytes]) => bytes));
   }
 
   private record(progress: JobProgress): void {
@@ -199,6 +195,14 @@ export class Jobs implements vscode.Disposable {
     this.idleWaiters = [];
     for (const resolve of waiters) resolve();
   }
+}
+
+/** Whole percent of the bytes, once every size is known. */
+function percentOf(rows: Array<{ received: number; total: number | undefined }>): number | undefined {
+  if (rows.length === 0 || !rows.every((r) => r.total !== undefined && r.total > 0)) return undefined;
+  const total = rows.reduce((sum, r) => sum + r.total!, 0);
+  const received = rows.reduce((sum, r) => sum + Math.min(r.received, r.total!), 0);
+  return Math.floor((received / total) * 100);
 }
 
 function describe(progress: JobProgress): string {
