@@ -11,6 +11,7 @@ import type { WorkspaceModel } from './workspace-model';
  */
 export class TerminalEnvironment implements vscode.Disposable {
   private readonly subscriptions: vscode.Disposable[] = [];
+  private applied: string | undefined;
 
   constructor(
     private readonly collection: vscode.GlobalEnvironmentVariableCollection,
@@ -28,16 +29,23 @@ export class TerminalEnvironment implements vscode.Disposable {
   }
 
   update(): void {
+    const variables = this.variables();
+    const folders = (vscode.workspace.workspaceFolders ?? []).map((folder) => {
+      const status = this.model.manifestForFolder(folder);
+      return { folder, status, bins: status ? binPaths(status) : [] };
+    });
+    // The model reports every refresh; terminals are told (and marked stale) only when PATH or a variable changes.
+    const applied = JSON.stringify([variables, folders.map((f) => [f.folder.uri.toString(), f.bins])]);
+    if (applied === this.applied) return;
+    this.applied = applied;
     const collection = this.collection;
     collection.clear();
-    for (const [name, value] of Object.entries(this.variables())) collection.replace(name, value);
+    for (const [name, value] of Object.entries(variables)) collection.replace(name, value);
     collection.prepend('PATH', `${this.shimDir}${path.delimiter}`);
     collection.description = 'Quartermaster: qm and the coordinator for this window';
-    for (const folder of vscode.workspace.workspaceFolders ?? []) {
+    for (const { folder, status, bins } of folders) {
       const scoped = collection.getScoped({ workspaceFolder: folder });
       scoped.clear();
-      const status = this.model.manifestForFolder(folder);
-      const bins = status ? binPaths(status) : [];
       // A folder's own PATH change takes the place of the global one (seen in VS Code 1.139), so it
       // carries the launcher's directory too.
       scoped.prepend('PATH', [...bins, this.shimDir, ''].join(path.delimiter));
