@@ -14,6 +14,11 @@ type Node =
   | { kind: 'toolchain'; installed: InstalledTool }
   | { kind: 'cache' };
 
+// The same objects every time: a repaint of one group names it (VS Code matches elements by identity).
+const DOWNLOADS: Node = { kind: 'group', id: 'downloads' };
+const INSTALLED: Node = { kind: 'group', id: 'installed' };
+const CACHE: Node = { kind: 'cache' };
+
 /**
  * The Toolchains view: downloads in flight (anyone's), installed toolchains with their size and
  * the workspace manifests that use them, and the cache's total size. Sizes are counted once per
@@ -40,7 +45,8 @@ export class ToolchainsView implements vscode.TreeDataProvider<Node>, vscode.Dis
       // Progress ticks repaint only the downloads; the end of downloads repaints everything.
       jobs.onDidChange(() => {
         const now = jobs.active().length > 0;
-        if (now || downloading) this.refresh(!now);
+        if (now && downloading) this.changed.fire(DOWNLOADS);
+        else if (now || downloading) this.refresh(!now);
         downloading = now;
       }),
     ];
@@ -76,8 +82,8 @@ export class ToolchainsView implements vscode.TreeDataProvider<Node>, vscode.Dis
   async getChildren(node?: Node): Promise<Node[]> {
     if (!node) {
       const roots: Node[] = [];
-      if (this.jobs.active().length > 0) roots.push({ kind: 'group', id: 'downloads' });
-      if ((await this.listInstalled()).length > 0) roots.push({ kind: 'group', id: 'installed' }, { kind: 'cache' });
+      if (this.jobs.active().length > 0) roots.push(DOWNLOADS);
+      if ((await this.listInstalled()).length > 0) roots.push(INSTALLED, CACHE);
       return roots;
     }
     if (node.kind !== 'group') return [];
