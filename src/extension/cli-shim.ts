@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
+import { writeFileAtomic } from '../core/store/atomic-write';
 
 /**
  * Writes a `qm` launcher into `dir` that runs the CLI bundled with the extension on the Node
@@ -15,14 +15,7 @@ export async function writeCliShim(dir: string, cliPath: string, nodePath: strin
   const text = windows
     ? `@echo off\r\nset ELECTRON_RUN_AS_NODE=1\r\n"${nodePath}" "${cliPath}" %*\r\n`
     : `#!/bin/sh\nELECTRON_RUN_AS_NODE=1 exec ${shellQuote(nodePath)} ${shellQuote(cliPath)} "$@"\n`;
-  // Unique per call, not per process: two writes at once must not rename each other's temp away.
-  const temp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
-  try {
-    await fs.writeFile(temp, text, { mode: 0o755, flag: 'wx' });
-    await fs.rename(temp, file);
-  } finally {
-    await fs.rm(temp, { force: true });
-  }
+  await writeFileAtomic(file, text, { mode: 0o755, durable: false, action: 'write the qm launcher' });
   return file;
 }
 

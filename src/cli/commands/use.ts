@@ -5,6 +5,7 @@ import { installPlan } from '../../core/install/install-plan';
 import { findManifest, manifestKind } from '../../core/manifest/find';
 import { setToolSpec } from '../../core/manifest/edit';
 import { resolvePlan } from '../../core/resolve/plan';
+import { writeFileAtomic } from '../../core/store/atomic-write';
 import { QmError } from '../../core/errors';
 import type { Command } from '../command';
 import { planRun, updateLock } from '../planning';
@@ -34,14 +35,7 @@ export const useCommand: Command = {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw fsError(error, 'read', file);
     }
     for (const request of requests) text = setToolSpec(text, request.name, request.spec);
-    const temp = `${file}.qm-${process.pid}.tmp`;
-    try {
-      await fs.writeFile(temp, text);
-      await fs.rename(temp, file);
-    } catch (error) {
-      await fs.rm(temp, { force: true });
-      throw fsError(error, 'write', file);
-    }
+    await writeFileAtomic(file, text);
     // An existing qm.lock follows the manifest; none is created implicitly.
     const run = await planRun(context, []);
     const lockWritten = run.previousLock ? await updateLock(run) : undefined;

@@ -1,8 +1,16 @@
-import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { fsError } from '../errors';
+import { writeFileAtomic } from '../store/atomic-write';
 import { sha256File } from '../store/blobs';
+
+async function readBlob(file: string): Promise<Buffer> {
+  try {
+    return await fs.readFile(file);
+  } catch (error) {
+    throw fsError(error, 'read', file);
+  }
+}
 
 /**
  * Puts a verified blob at a project path (`dest` of an [artifacts] entry). A file already there
@@ -15,17 +23,12 @@ export async function materializeArtifact(blobPath: string, sha256: string, dest
   } catch {
     // Missing or unreadable: write it.
   }
-  const dir = path.dirname(dest);
-  const temp = path.join(dir, `.${path.basename(dest)}.qm-${randomBytes(6).toString('hex')}.tmp`);
   try {
-    await fs.mkdir(dir, { recursive: true });
-    await fs.copyFile(blobPath, temp);
-    // Blobs are read-only; the project's copy is the user's to change.
-    await fs.chmod(temp, 0o644);
-    await fs.rename(temp, dest);
-    return true;
+    await fs.mkdir(path.dirname(dest), { recursive: true });
   } catch (error) {
-    await fs.rm(temp, { force: true });
-    throw fsError(error, 'write artifact to', dest);
+    throw fsError(error, 'create directory', path.dirname(dest));
   }
+  // Blobs are read-only; the project's copy is the user's to change (mode 0644).
+  await writeFileAtomic(dest, await readBlob(blobPath), { action: 'write artifact to' });
+  return true;
 }

@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import type { ResolvedToolchain } from '../providers/types';
+import { writeFileAtomic } from '../store/atomic-write';
 
 /** Written last into a published toolchain: its presence is what "installed" means. */
 export interface Receipt {
@@ -47,16 +47,7 @@ export function receiptFor(toolchain: ResolvedToolchain, size: number): Receipt 
   };
 }
 
-/** Atomic and durable: temp file, fsync, rename. */
+/** Atomic and durable. */
 export async function writeReceipt(toolchainDir: string, receipt: Receipt): Promise<void> {
-  const target = receiptPath(toolchainDir);
-  const temp = `${target}.${randomBytes(6).toString('hex')}`;
-  const handle = await fs.open(temp, 'w');
-  try {
-    await handle.writeFile(`${JSON.stringify(receipt, null, 2)}\n`);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await fs.rename(temp, target);
+  await writeFileAtomic(receiptPath(toolchainDir), `${JSON.stringify(receipt, null, 2)}\n`, { action: 'write receipt' });
 }

@@ -1,10 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { QmError } from '../errors';
 import type { Manifest } from '../manifest/types';
 import { parseTomlValue } from '../manifest/toml-parser';
 import type { ResolvedToolchain } from '../providers/types';
+import { writeFileAtomic } from '../store/atomic-write';
 
 export const LOCK_FILE = 'qm.lock';
 const LOCK_VERSION = 1;
@@ -120,14 +120,7 @@ export function formatLockfile(lock: Lockfile): string {
 
 /** Replaces the lockfile atomically, so a reader never sees half of it. */
 export async function writeLockfile(file: string, lock: Lockfile): Promise<void> {
-  const temp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
-  try {
-    await fs.writeFile(temp, formatLockfile(lock));
-    await fs.rename(temp, file);
-  } catch (error) {
-    await fs.rm(temp, { force: true });
-    throw new QmError('EIO', `Could not write ${file}: ${(error as Error).message}`, { path: file, cause: error });
-  }
+  await writeFileAtomic(file, formatLockfile(lock));
 }
 
 /**

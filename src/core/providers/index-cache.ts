@@ -1,10 +1,11 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { QmError, fsError, isQmError } from '../errors';
 import type { BufferDownloadRequest } from '../fetch/types';
 import { SingleFlight } from '../flight/single-flight';
 import { silentLogger, type Logger } from '../log';
+import { writeFileAtomic } from '../store/atomic-write';
 
 export interface IndexFetcher {
   downloadBuffer(request: BufferDownloadRequest): Promise<{ body: Buffer; url: string }>;
@@ -132,13 +133,10 @@ export class IndexCache {
 
   private async writeDisk(entry: DiskEntry): Promise<void> {
     const file = this.fileFor(entry.url);
-    const temp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
     try {
       await fs.mkdir(this.options.dir, { recursive: true });
-      await fs.writeFile(temp, JSON.stringify(entry));
-      await fs.rename(temp, file);
+      await writeFileAtomic(file, JSON.stringify(entry), { durable: false, action: 'cache index in' });
     } catch (error) {
-      await fs.rm(temp, { force: true });
       // A cache that cannot be written still served its purpose in memory.
       this.logger.warn(fsError(error, 'cache index in', file).message);
     }

@@ -1,7 +1,8 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import type { HomeLayout } from '../home';
+import { writeFileAtomic } from '../store/atomic-write';
 
 /** A manifest some process used, and when: what `qm gc` keeps toolchains for. */
 export interface ManifestUse {
@@ -20,10 +21,8 @@ function usageDir(layout: HomeLayout): string {
 export async function recordManifestUse(layout: HomeLayout, file: string): Promise<void> {
   const dir = usageDir(layout);
   const target = path.join(dir, `${createHash('sha256').update(file).digest('hex').slice(0, 32)}.json`);
-  const temp = `${target}.${randomBytes(6).toString('hex')}.tmp`;
   await fs.mkdir(dir, { recursive: true });
-  await fs.writeFile(temp, JSON.stringify({ file, lastUsed: new Date().toISOString() } satisfies ManifestUse));
-  await fs.rename(temp, target);
+  await writeFileAtomic(target, JSON.stringify({ file, lastUsed: new Date().toISOString() } satisfies ManifestUse), { durable: false, action: 'record manifest use in' });
 }
 
 export async function listManifestUses(layout: HomeLayout): Promise<ManifestUse[]> {

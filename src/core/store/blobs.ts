@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { QmError, fsError } from '../errors';
 import type { HomeLayout } from '../home';
+import { syncDirectory } from './atomic-write';
 import { createTempPath } from './temp-files';
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
@@ -93,16 +94,5 @@ export class BlobStore {
     if ((await sha256File(blob.path)) === sha256) return true;
     await fs.rm(blob.path, { force: true });
     return false;
-  }
-}
-
-/** Makes a rename durable: without it a crash can lose the directory entry. */
-async function syncDirectory(dir: string): Promise<void> {
-  if (process.platform === 'win32') return;
-  const handle = await fs.open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
@@ -6,6 +5,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import * as lockfile from 'proper-lockfile';
 import { cancelledError, fsError } from '../errors';
 import { silentLogger, type Logger } from '../log';
+import { writeFileAtomic } from './atomic-write';
 import { currentProcess, liveness, type Liveness, type ProcessIdentity } from './process-identity';
 
 /** Who holds a lock, and for what: what a waiting process shows its user. */
@@ -275,9 +275,7 @@ export class LockManager {
   }
 
   private async writeOwner(key: string, owner: LockOwner): Promise<void> {
-    const file = this.ownerFileFor(key);
-    const temp = `${file}.${randomBytes(6).toString('hex')}`;
-    await fs.writeFile(temp, JSON.stringify(owner));
-    await fs.rename(temp, file);
+    // Only meaningful while its writer lives: no fsync on the hot path.
+    await writeFileAtomic(this.ownerFileFor(key), JSON.stringify(owner), { durable: false, action: 'write lock owner' });
   }
 }

@@ -9,13 +9,16 @@ import { currentProcess, liveness, type ProcessIdentity } from './process-identi
  * the leftovers of dead processes and never touch a live process's file. The random part makes
  * every name unique: two writers can never share one temp file (the rustup `.partial` case).
  */
-const TEMP_NAME = /^([0-9a-f]{8})\.(\d+)\.(\d+)\.([0-9a-f]{16})\.(part|dir)$/;
+const TEMP_NAME = /(?:^|\.)([0-9a-f]{8})\.(\d+)\.(\d+)\.([0-9a-f]{16})\.(part|dir|tmp)$/;
+
+/** `part`: a download; `dir`: a staging or moved-aside tree; `tmp`: a file written atomically beside its target. */
+export type TempKind = 'part' | 'dir' | 'tmp';
 
 export function hostTag(host: string): string {
   return createHash('sha256').update(host).digest('hex').slice(0, 8);
 }
 
-export function uniqueTempName(kind: 'part' | 'dir'): string {
+export function uniqueTempName(kind: TempKind): string {
   const me = currentProcess();
   return `${hostTag(me.host)}.${me.pid}.${me.startTime ?? 0}.${randomBytes(8).toString('hex')}.${kind}`;
 }
@@ -29,7 +32,10 @@ export async function createTempPath(dir: string, kind: 'part' | 'dir' = 'part')
   return path.join(dir, uniqueTempName(kind));
 }
 
-/** The owner encoded in a temp name, or undefined for names Quartermaster did not make. */
+/**
+ * The owner encoded in a temp name (its tail, so `.qm.lock.<owner>.tmp` counts too), or undefined
+ * for names Quartermaster did not make.
+ */
 export function tempOwner(name: string): (Omit<ProcessIdentity, 'host'> & { hostTag: string }) | undefined {
   const match = TEMP_NAME.exec(name);
   if (!match) return undefined;

@@ -5,6 +5,7 @@ import { fsError } from '../../core/errors';
 import { refreshLockfile } from '../../core/lockfile/refresh';
 import { manifestKind } from '../../core/manifest/find';
 import { setToolSpec, toolSpecEdit } from '../../core/manifest/edit';
+import { writeFileAtomic } from '../../core/store/atomic-write';
 import type { ManifestStatus } from '../../core/workspace/manifest-status';
 import { registerCommand } from '../error-boundary';
 import { pickTool, pickVersion } from '../pickers';
@@ -73,12 +74,5 @@ async function writeSpec(file: string, tool: string, version: string): Promise<v
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw fsError(error, 'read', file);
   }
-  const temp = `${file}.qm-${process.pid}.tmp`;
-  try {
-    await fs.writeFile(temp, setToolSpec(text, tool, version));
-    await fs.rename(temp, file);
-  } catch (error) {
-    await fs.rm(temp, { force: true });
-    throw fsError(error, 'write', file);
-  }
+  await writeFileAtomic(file, setToolSpec(text, tool, version));
 }
