@@ -6,7 +6,8 @@ import { Semaphore } from './flight/semaphore';
 import { HomeLayout } from './home';
 import { silentLogger, type Logger } from './log';
 import { BlobStore, normalizeSha256, type StoredBlob } from './store/blobs';
-import { LockManager, type LockOptions, type LockOwner } from './store/locks';
+import { blobLockKey } from './store/lock-keys';
+import { LockManager, type LockOwner } from './store/locks';
 import { recoverHome, type RecoveryReport } from './store/recovery';
 import { removeTemp } from './store/temp-files';
 
@@ -52,7 +53,8 @@ export interface DownloadManagerOptions {
   fetcher: FileFetcher;
   /** Transfers running at once in this process. Default 4. */
   maxConcurrent?: number;
-  locks?: LockOptions;
+  /** The home's locks (CoreServices owns them); default: a LockManager of its own over QM_HOME/locks. */
+  locks?: LockManager;
   logger?: Logger;
 }
 
@@ -78,7 +80,7 @@ export class DownloadManager {
     this.layout = new HomeLayout(options.home);
     this.store = new BlobStore(this.layout);
     this.logger = options.logger ?? silentLogger;
-    this.locks = new LockManager(this.layout.locksDir, { logger: this.logger, ...options.locks });
+    this.locks = options.locks ?? new LockManager(this.layout.locksDir, { logger: this.logger });
     this.fetcher = options.fetcher;
     this.slots = new Semaphore(options.maxConcurrent ?? 4);
   }
@@ -123,19 +125,16 @@ export class DownloadManager {
     if (present) return this.done(present, false, report);
 
     report('queued');
-    const acquired = await this.locks.acquire(`blob-${sha256}`, {
+    const acquired = await this.locks.acquire(blobLockKey(sha256), {
       purpose: `download ${url}`,
       signal,
       onWait: (owner) => report('waiting', owner ? { waitingFor: owner } : {}),
-      shortcut: () => this.store.find(sha256, size),
+      check: () => this.store.find(sha256, size),
     });
-    if (acquired.shortcut) return this.done(acquired.shortcut, false, report);
+    if (acquired.done) return this.done(acquired.done, false, report);
 
     const { lock } = acquired;
     try {
-      // Another process may have published while we waited for the lock.
-      const published = await this.store.find(sha256, size);
-      if (published) return this.done(published, false, report);
       const blob = await this.slots.use(() => this.downloadVerified(sha256, request, context), signal);
       return this.done(blob, true, report);
     } finally {

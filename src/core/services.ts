@@ -3,6 +3,7 @@ import { Downloader } from './fetch/downloader';
 import { defaultHome, HomeLayout } from './home';
 import { Installer } from './install/installer';
 import { silentLogger, type Logger } from './log';
+import { LockManager } from './store/locks';
 import { IndexCache } from './providers/index-cache';
 import { createProviders, mirrorRules, mirrorsFromEnv, type ProviderSet } from './providers/registry';
 import type { ToolName } from './providers/types';
@@ -28,6 +29,8 @@ export interface CoreOptions {
 export interface CoreServices {
   layout: HomeLayout;
   downloader: Downloader;
+  /** The home's cross-process locks: the one owner of every lock key (see store/lock-keys.ts). */
+  locks: LockManager;
   manager: DownloadManager;
   indexes: IndexCache;
   providers: ProviderSet;
@@ -48,9 +51,11 @@ export function createCore(options: CoreOptions = {}): CoreServices {
     ...(options.allowInsecureHttp ? { allowInsecureHttp: true } : {}),
     ...(options.strictSsl === false ? { strictSsl: false } : {}),
   });
+  const locks = new LockManager(layout.locksDir, { logger });
   const manager = new DownloadManager({
     home,
     fetcher: downloader,
+    locks,
     logger,
     ...(options.maxConcurrentDownloads ? { maxConcurrent: options.maxConcurrentDownloads } : {}),
   });
@@ -62,6 +67,6 @@ export function createCore(options: CoreOptions = {}): CoreServices {
     ...(options.indexTtlMs !== undefined ? { ttlMs: options.indexTtlMs } : {}),
   });
   const providers = createProviders(indexes);
-  const installer = new Installer(manager);
-  return { layout, downloader, manager, indexes, providers, installer, close: () => downloader.close() };
+  const installer = new Installer(manager, locks);
+  return { layout, downloader, locks, manager, indexes, providers, installer, close: () => downloader.close() };
 }

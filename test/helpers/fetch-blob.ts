@@ -3,9 +3,11 @@
 // With QM_TEST_WAIT_GO=1 it says {"event":"ready"} and starts when a line arrives on stdin, so a
 // test can start many processes at the same moment.
 import { once } from 'node:events';
+import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { DownloadManager } from '../../src/core/download-manager';
 import { Downloader } from '../../src/core/fetch/downloader';
+import { LockManager } from '../../src/core/store/locks';
 
 async function fetchAll(): Promise<void> {
   const [home, url, sha256, size, count = '1'] = process.argv.slice(2) as [string, string, string, string, string?];
@@ -14,7 +16,7 @@ async function fetchAll(): Promise<void> {
   const manager = new DownloadManager({
     home,
     fetcher: downloader,
-    locks: { staleMs: Number(process.env.QM_TEST_STALE_MS ?? 10_000) },
+    locks: new LockManager(path.join(home, 'locks'), { staleMs: Number(process.env.QM_TEST_STALE_MS ?? 10_000) }),
   });
   let announced = false;
   if (process.env.QM_TEST_WAIT_GO === '1') {

@@ -49,7 +49,7 @@ describe('LockManager', () => {
     await result.lock.release();
   });
 
-  it('stops waiting when the shortcut reports the work done', async () => {
+  it('stops waiting when the check reports the work done', async () => {
     const locks = new LockManager(path.join(home, 'locks'));
     const held = await locks.tryAcquire('blob-a', 'first');
     assert.ok(held);
@@ -59,11 +59,37 @@ describe('LockManager', () => {
       onWait: () => {
         done = true;
       },
-      shortcut: () => Promise.resolve(done ? 'published' : undefined),
+      check: () => Promise.resolve(done ? 'published' : undefined),
     });
-    assert.equal(result.shortcut, 'published');
+    assert.equal(result.done, 'published');
     assert.equal(result.lock, undefined);
     await held.release();
+  });
+
+  it('checks again right after taking the lock, and releases it when the holder it waited for did the work', async () => {
+    const locks = new LockManager(path.join(home, 'locks'));
+    const held = await locks.tryAcquire('blob-a', 'first');
+    assert.ok(held);
+    // The holder publishes and releases while the waiter is checking (after its check read the
+    // store, before it tries the lock): only a check after taking the lock can see the work done.
+    let published = false;
+    let checks = 0;
+    const result = await locks.acquire('blob-a', {
+      purpose: 'second',
+      check: async () => {
+        checks++;
+        const seen = published;
+        if (checks === 2) {
+          published = true;
+          await held.release();
+        }
+        return seen ? 'published' : undefined;
+      },
+    });
+    assert.equal(checks, 3, 'checked before each attempt and once after taking the lock');
+    assert.equal(result.done, 'published', 'the re-check after taking the lock saw the work done');
+    assert.equal(result.lock, undefined);
+    assert.deepEqual(await locks.list(), [], 'the lock taken for the re-check was released');
   });
 
   it('stops waiting with ECANCELLED when the signal aborts', async () => {

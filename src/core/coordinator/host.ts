@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs/promises';
 import { QmError, isQmError } from '../errors';
 import { silentLogger, type Logger } from '../log';
+import { ELECTION_LOCK_KEY } from '../store/lock-keys';
 import type { Platform } from '../platform';
 import type { CoreServices } from '../services';
 import type { InstallParams, InstallResult, JobProgress } from '../../shared/protocol';
@@ -20,7 +21,6 @@ export interface CoordinatorHostOptions {
   endpoint?: string;
 }
 
-const ELECTION_LOCK = 'coordinator-election';
 
 /**
  * Hosts the coordinator the way a VS Code window does: of all the hosts sharing one QM_HOME,
@@ -109,7 +109,7 @@ export class CoordinatorHost {
 
   private async runElection(): Promise<void> {
     const { core } = this.options;
-    const { lock } = await core.manager.locks.acquire(ELECTION_LOCK, { purpose: 'coordinator election' });
+    const { lock } = await core.locks.acquire(ELECTION_LOCK_KEY, { purpose: 'coordinator election' });
     try {
       if (this.disposed) return;
       await prepareEndpointDir(this.endpoint);

@@ -6,7 +6,8 @@ import { QmError, fsError, isQmError } from '../errors';
 import { SingleFlight, type FlightContext } from '../flight/single-flight';
 import type { HomeLayout } from '../home';
 import type { ResolvedToolchain } from '../providers/types';
-import type { LockOwner } from '../store/locks';
+import { toolchainLockKey } from '../store/lock-keys';
+import type { LockManager, LockOwner } from '../store/locks';
 import { createTempPath, removeTemp } from '../store/temp-files';
 import { readReceipt, receiptFor, writeReceipt, type Receipt } from './receipt';
 import { StreamingExtraction } from './streaming-extraction';
@@ -49,7 +50,10 @@ export class Installer {
   private readonly flights = new SingleFlight<string, InstalledToolchain, InstallProgress>();
   private readonly layout: HomeLayout;
 
-  constructor(private readonly manager: DownloadManager) {
+  constructor(
+    private readonly manager: DownloadManager,
+    private readonly locks: LockManager = manager.locks,
+  ) {
     this.layout = manager.layout;
   }
 
@@ -78,14 +82,13 @@ export class Installer {
   }
 
   install(toolchain: ResolvedToolchain, request: InstallRequest = {}): Promise<InstalledToolchain> {
-    const key = `${toolchain.tool}-${toolchain.version}-${toolchain.platform}`;
-    return this.flights.run(key, (context) => this.installShared(key, toolchain, context), {
+    return this.flights.run(toolchainLockKey(toolchain), (context) => this.installShared(toolchain, context), {
       ...(request.signal ? { signal: request.signal } : {}),
       ...(request.onProgress ? { onProgress: request.onProgress } : {}),
     });
   }
 
-  private async installShared(key: string, toolchain: ResolvedToolchain, context: FlightContext<InstallProgress>): Promise<InstalledToolchain> {
+  private async installShared(toolchain: ResolvedToolchain, context: FlightContext<InstallProgress>): Promise<InstalledToolchain> {
     const { signal } = context;
     const report = (phase: InstallPhase, extra: Partial<InstallProgress> = {}): void =>
       context.emit({ tool: toolchain.tool, version: toolchain.version, phase, ...extra });
@@ -93,18 +96,15 @@ export class Installer {
     const present = await this.find(toolchain);
     if (present) return this.finish(present, report);
 
-    const acquired = await this.manager.locks.acquire(`toolchain-${key}`, {
+    const acquired = await this.locks.acquire(toolchainLockKey(toolchain), {
       purpose: `install ${toolchain.tool} ${toolchain.version}`,
       signal,
       onWait: (owner) => report('waiting', owner ? { waitingFor: owner } : {}),
-      shortcut: () => this.find(toolchain),
+      check: () => this.find(toolchain),
     });
-    if (acquired.shortcut) return this.finish(acquired.shortcut, report);
+    if (acquired.done) return this.finish(acquired.done, report);
     const { lock } = acquired;
     try {
-      // Another process may have finished while we waited.
-      const published = await this.find(toolchain);
-      if (published) return this.finish(published, report);
       const staging = await createTempPath(this.layout.tmpDir, 'dir');
       // tar archives unpack while they download; zip needs the whole file first.
       const streaming = toolchain.archive === 'zip' ? undefined : new StreamingExtraction(toolchain.archive, staging, toolchain.stripComponents);

@@ -22,7 +22,7 @@ export interface DoctorReport {
 }
 
 /** Reads the cache's health without changing anything (`verify` re-hashes every blob). */
-export async function diagnose(core: Pick<CoreServices, 'layout' | 'manager' | 'installer'>, options: { verify?: boolean } = {}): Promise<DoctorReport> {
+export async function diagnose(core: Pick<CoreServices, 'layout' | 'locks' | 'manager' | 'installer'>, options: { verify?: boolean } = {}): Promise<DoctorReport> {
   const { layout, manager } = core;
   const findings: DoctorFinding[] = [];
   const writable = await fs.mkdir(layout.root, { recursive: true }).then(() => fs.access(layout.root, fs.constants.W_OK)).then(() => true, () => false);
@@ -58,7 +58,7 @@ export async function diagnose(core: Pick<CoreServices, 'layout' | 'manager' | '
   for (const name of await fs.readdir(layout.tmpDir).catch(() => [] as string[])) (isOrphanTemp(name) ? temps.orphaned : temps.live).push(name);
   if (temps.orphaned.length > 0) findings.push({ severity: 'warning', message: `${temps.orphaned.length} temp file(s) left by dead processes; "qm doctor --fix" (or any install) removes them` });
 
-  const locks = await manager.locks.list();
+  const locks = await core.locks.list();
   for (const lock of locks) {
     const who = lock.owner ? `pid ${lock.owner.pid} on ${lock.owner.host} (${lock.owner.purpose}, since ${lock.owner.since})` : 'an unknown holder';
     if (lock.liveness === 'dead') findings.push({ severity: 'warning', message: `stale lock ${lock.key} held by dead ${who}; it is taken over automatically` });

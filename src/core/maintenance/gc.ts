@@ -8,6 +8,7 @@ import { selectVersion } from '../resolve/version-spec';
 import type { CoreServices } from '../services';
 import { listManifestUses } from '../state/usage';
 import { directorySize } from '../store/disk-usage';
+import { blobLockKey, isToolchainLockKey, toolchainLockKey } from '../store/lock-keys';
 import { moveAsideAndDelete } from './uninstall';
 
 export interface GcOptions {
@@ -42,7 +43,7 @@ export interface GcResult {
  * moved out of sight with one rename before it is deleted, so an install running now is never
  * undercut and a reader never sees half a toolchain.
  */
-export async function collectGarbage(core: Pick<CoreServices, 'installer' | 'manager' | 'layout'>, options: GcOptions = {}): Promise<GcResult> {
+export async function collectGarbage(core: Pick<CoreServices, 'installer' | 'locks' | 'layout'>, options: GcOptions = {}): Promise<GcResult> {
   const now = options.now ?? Date.now();
   const maxAgeMs = (options.maxAgeDays ?? 30) * 24 * 60 * 60 * 1000;
   const manifests = await liveManifests(core, now - maxAgeMs);
@@ -62,14 +63,13 @@ export async function collectGarbage(core: Pick<CoreServices, 'installer' | 'man
       continue;
     }
     const item: GcItem = { kind: 'toolchain', path: toolchain.dir, bytes: await directorySize(toolchain.dir), label: `${toolchain.tool} ${toolchain.version} (${toolchain.platform})` };
-    const key = `toolchain-${toolchain.tool}-${toolchain.version}-${toolchain.platform}`;
-    await removeUnderLock(core, key, item, result, options.dryRun, () => moveAsideAndDelete(core, toolchain.dir));
+    await removeUnderLock(core, toolchainLockKey(toolchain), item, result, options.dryRun, () => moveAsideAndDelete(core, toolchain.dir));
   }
 
   const grace = options.blobGraceMs ?? 60 * 60 * 1000;
   // An install in progress may be about to open a blob it fetched earlier, under its toolchain
   // lock rather than the blob's: while any install runs, blobs are only reported busy.
-  const installing = (await core.manager.locks.list()).some((l) => l.key.startsWith('toolchain-') && l.liveness !== 'dead');
+  const installing = (await core.locks.list()).some((l) => isToolchainLockKey(l.key) && l.liveness !== 'dead');
   for (const blob of await listBlobs(core.layout.blobsDir)) {
     if (keptDigests.has(blob.sha256)) {
       result.keptBlobs++;
@@ -84,7 +84,7 @@ export async function collectGarbage(core: Pick<CoreServices, 'installer' | 'man
       result.busy.push(item);
       continue;
     }
-    await removeUnderLock(core, `blob-${blob.sha256}`, item, result, options.dryRun, () => fs.rm(blob.path, { force: true }));
+    await removeUnderLock(core, blobLockKey(blob.sha256), item, result, options.dryRun, () => fs.rm(blob.path, { force: true }));
   }
   return result;
 }
@@ -132,7 +132,7 @@ function refersTo(live: LiveManifest, toolchain: InstalledToolchain): boolean {
 }
 
 async function removeUnderLock(
-  core: Pick<CoreServices, 'manager'>,
+  core: Pick<CoreServices, 'locks'>,
   key: string,
   item: GcItem,
   result: GcResult,
@@ -143,7 +143,7 @@ async function removeUnderLock(
     result.removed.push(item);
     return;
   }
-  const lock = await core.manager.locks.tryAcquire(key, 'qm gc');
+  const lock = await core.locks.tryAcquire(key, 'qm gc');
   if (!lock) {
     result.busy.push(item);
     return;

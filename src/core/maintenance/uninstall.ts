@@ -2,6 +2,7 @@ import * as fs from 'node:fs/promises';
 import { QmError } from '../errors';
 import type { CoreServices } from '../services';
 import { directorySize } from '../store/disk-usage';
+import { toolchainLockKey } from '../store/lock-keys';
 import { createTempPath, removeTemp } from '../store/temp-files';
 
 export interface UninstallResult {
@@ -15,12 +16,11 @@ export interface UninstallResult {
  * tree leaves its published path with one rename, so no reader sees half of it.
  */
 export async function uninstallToolchain(
-  core: Pick<CoreServices, 'installer' | 'manager' | 'layout'>,
+  core: Pick<CoreServices, 'installer' | 'locks' | 'layout'>,
   toolchain: { tool: string; version: string; platform: string },
 ): Promise<UninstallResult> {
   const label = `${toolchain.tool} ${toolchain.version} (${toolchain.platform})`;
-  const key = `toolchain-${toolchain.tool}-${toolchain.version}-${toolchain.platform}`;
-  const lock = await core.manager.locks.tryAcquire(key, `uninstall ${label}`);
+  const lock = await core.locks.tryAcquire(toolchainLockKey(toolchain), `uninstall ${label}`);
   if (!lock) throw new QmError('ELOCKED', `${label} is being installed or cleaned up by another process; try again when it is done`);
   try {
     const installed = await core.installer.find(toolchain);

@@ -45,11 +45,15 @@ export interface AcquireOptions<T> {
   signal?: AbortSignal;
   /** Called when we start waiting, and again whenever the holder changes. */
   onWait?: (owner: LockOwner | undefined) => void;
-  /** Checked before every attempt: a result means the work is already done and no lock is needed. */
-  shortcut?: () => Promise<T | undefined>;
+  /**
+   * Whether the work the lock guards is already done. Checked before every attempt and once more
+   * right after the lock is taken (the holder we waited for may have just finished): a result
+   * means no lock is needed, and any lock taken is released before returning it.
+   */
+  check?: () => Promise<T | undefined>;
 }
 
-export type AcquireResult<T> = { lock: HeldLock; shortcut?: undefined } | { lock?: undefined; shortcut: T };
+export type AcquireResult<T> = { lock: HeldLock; done?: undefined } | { lock?: undefined; done: T };
 
 /** Resolves waits early when a watched name in a directory changes; a plain timer otherwise. */
 class ChangeSignal {
@@ -117,7 +121,7 @@ export class LockManager {
     this.logger = options.logger ?? silentLogger;
   }
 
-  /** Takes the lock, or waits for it (polling with backoff) until it is free or `shortcut` yields. */
+  /** Takes the lock, or waits for it (polling with backoff) until it is free or `check` yields. */
   async acquire<T>(key: string, options: AcquireOptions<T>): Promise<AcquireResult<T>> {
     await this.ensureDir();
     // A release removes the lock directory: wake at once rather than at the next poll. Polling
@@ -135,10 +139,10 @@ export class LockManager {
     let lastOwner: string | undefined;
     for (;;) {
       if (options.signal?.aborted) throw cancelledError(options.signal, `Waiting for lock ${key}`);
-      const done = await options.shortcut?.();
-      if (done !== undefined) return { shortcut: done };
+      const before = await options.check?.();
+      if (before !== undefined) return { done: before };
       const lock = await this.tryAcquire(key, options.purpose);
-      if (lock) return { lock };
+      if (lock) return this.checkAgain(lock, options);
       const owner = await this.owner(key);
       const ownerId = owner ? `${owner.host}:${owner.pid}:${owner.since}` : 'unknown';
       if (ownerId !== lastOwner) {
@@ -152,6 +156,20 @@ export class LockManager {
       }
       pollMs = Math.min(pollMs * 2, MAX_POLL_MS);
     }
+  }
+
+  /** Check again after taking the lock: whoever held it may have done the work (volta #684). */
+  private async checkAgain<T>(lock: HeldLock, options: AcquireOptions<T>): Promise<AcquireResult<T>> {
+    let after: T | undefined;
+    try {
+      after = await options.check?.();
+    } catch (error) {
+      await lock.release();
+      throw error;
+    }
+    if (after === undefined) return { lock };
+    await lock.release();
+    return { done: after };
   }
 
   /** One attempt; undefined when another live process holds the lock. */
