@@ -14,6 +14,7 @@ const USAGE_CODES: ReadonlySet<QmErrorCode> = new Set([
   'ENOTOOL',
   'EURL',
   'EINSECURE',
+  'EUNSAFEPATH',
 ]);
 
 export function exitCodeFor(error: unknown): number {

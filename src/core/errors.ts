@@ -41,6 +41,12 @@ export type QmErrorCode =
   | 'EIO'
   /** An archive entry would escape its target or is otherwise unsafe. */
   | 'EARCHIVE'
+  /**
+   * An untrusted name or path was refused: a name from a manifest, qm.lock, an index or a
+   * coordinator request that would leave its directory, or a project write through a symlink
+   * or onto something other than a regular file.
+   */
+  | 'EUNSAFEPATH'
   /** The coordinator's endpoint is unusable or not safe to trust (owner, permissions, a stranger listening). */
   | 'EENDPOINT'
   /** The coordinator went away while it worked for us. */

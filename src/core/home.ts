@@ -1,5 +1,6 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { assertComponent } from './paths/safe-names';
 
 /**
  * The one directory every Quartermaster process shares: `QM_HOME` if set, else the platform's
@@ -44,8 +45,14 @@ export class HomeLayout {
     return path.join(this.root, 'toolchains');
   }
 
-  /** One unpacked toolchain: toolchains/node/22.11.0-linux-x64. */
+  /**
+   * One unpacked toolchain: toolchains/node/22.11.0-linux-x64. Each name must have passed the
+   * door for untrusted names (paths/safe-names.ts); one that did not is refused here too.
+   */
   toolchainDir(tool: string, version: string, platform: string): string {
+    assertComponent('tool name', tool);
+    assertComponent('version', version);
+    assertComponent('platform', platform);
     return path.join(this.toolchainsDir, tool, `${version}-${platform}`);
   }
 
@@ -60,6 +67,7 @@ export class HomeLayout {
 
   /** Sharded by the first two hex digits so no directory grows to hundreds of thousands of entries. */
   blobPath(sha256: string): string {
+    assertComponent('sha256', sha256);
     return path.join(this.blobsDir, sha256.slice(0, 2), sha256);
   }
 }

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { QmError } from '../errors';
 import type { InstalledToolchain } from '../install/installer';
 import { installPlan, type PlanEvent } from '../install/install-plan';
+import { requireSafeToolRequests } from '../paths/safe-names';
 import { platformId, type Platform } from '../platform';
 import { providerFor, toolchainFromLock } from '../providers/registry';
 import { resolvePlan, type Plan } from '../resolve/plan';
@@ -126,6 +127,7 @@ export class CoordinatorService implements CoordinatorApi {
   }
 
   private async plan(tools: ToolSpec[], signal?: AbortSignal): Promise<Plan> {
+    requireSafeToolRequests(tools, { description: 'a coordinator request' });
     const pinned = tools.filter((t) => t.locked);
     const source = { file: '(coordinator request)', dir: this.core.layout.root, tools: tools.filter((t) => !t.locked), artifacts: [] };
     const plan = await resolvePlan(source, { providers: this.core.providers, platform: this.platform, ...(signal ? { signal } : {}) });

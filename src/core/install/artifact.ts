@@ -1,8 +1,7 @@
 import * as fs from 'node:fs/promises';
-import * as path from 'node:path';
-import { fsError } from '../errors';
+import { fsError, isQmError } from '../errors';
+import { checkProjectWrite, hashProjectFile, type ProjectFile } from '../paths/project-files';
 import { writeFileAtomic } from '../store/atomic-write';
-import { sha256File } from '../store/blobs';
 
 async function readBlob(file: string): Promise<Buffer> {
   try {
@@ -15,20 +14,20 @@ async function readBlob(file: string): Promise<Buffer> {
 /**
  * Puts a verified blob at a project path (`dest` of an [artifacts] entry). A file already there
  * with the right digest is left alone; otherwise a copy beside it is renamed over it, so the
- * project never holds a half-written file.
+ * project never holds a half-written file. Never through a symlink, never onto anything but a
+ * regular file (EUNSAFEPATH, nothing changed): a clone's symlinks cannot lead the write out.
  */
-export async function materializeArtifact(blobPath: string, sha256: string, dest: string): Promise<boolean> {
-  try {
-    if ((await sha256File(dest)) === sha256) return false;
-  } catch {
-    // Missing or unreadable: write it.
-  }
-  try {
-    await fs.mkdir(path.dirname(dest), { recursive: true });
-  } catch (error) {
-    throw fsError(error, 'create directory', path.dirname(dest));
+export async function materializeArtifact(blobPath: string, sha256: string, dest: ProjectFile): Promise<boolean> {
+  const { exists } = await checkProjectWrite(dest, { create: true });
+  if (exists) {
+    try {
+      if ((await hashProjectFile(dest.path)) === sha256) return false;
+    } catch (error) {
+      // Unreadable (say, no read permission): replace it. Unsafe: refuse.
+      if (isQmError(error, 'EUNSAFEPATH')) throw error;
+    }
   }
   // Blobs are read-only; the project's copy is the user's to change (mode 0644).
-  await writeFileAtomic(dest, await readBlob(blobPath), { action: 'write artifact to' });
+  await writeFileAtomic(dest.path, await readBlob(blobPath), { action: 'write artifact to' });
   return true;
 }

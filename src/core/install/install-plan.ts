@@ -2,6 +2,7 @@ import type { DownloadProgress } from '../download-manager';
 import { QmError, isQmError } from '../errors';
 import type { Plan } from '../resolve/plan';
 import type { CoreServices } from '../services';
+import { checkProjectWrite } from '../paths/project-files';
 import { materializeArtifact } from './artifact';
 import type { InstalledToolchain, InstallProgress } from './installer';
 
@@ -26,7 +27,8 @@ export interface PlanResult {
  * Installs every toolchain and fetches every artifact of a plan, all at once: the download
  * manager's single-flight by digest makes entries that share a digest share one download, and
  * its global limit bounds the transfers. Every entry runs to its end; failures are reported
- * together afterwards, so one bad entry does not cancel the others half-way.
+ * together afterwards, so one bad entry does not cancel the others half-way. A project path
+ * that cannot be written safely fails the plan before anything is fetched.
  */
 export async function installPlan(
   plan: Plan,
@@ -34,6 +36,7 @@ export async function installPlan(
   options: { signal?: AbortSignal; onEvent?: (event: PlanEvent) => void } = {},
 ): Promise<PlanResult> {
   const { signal, onEvent } = options;
+  for (const artifact of plan.artifacts) if (artifact.dest) await checkProjectWrite(artifact.dest);
   const tools = plan.tools.map(({ toolchain }) =>
     core.installer.install(toolchain, {
       ...(signal ? { signal } : {}),
@@ -48,7 +51,7 @@ export async function installPlan(
       onProgress: (progress) => onEvent?.({ kind: 'artifact', name: artifact.entry.name, progress }),
     });
     const written = artifact.dest ? await materializeArtifact(blob.path, artifact.sha256, artifact.dest) : false;
-    return { name: artifact.entry.name, blob: blob.path, ...(artifact.dest ? { dest: artifact.dest } : {}), written };
+    return { name: artifact.entry.name, blob: blob.path, ...(artifact.dest ? { dest: artifact.dest.path } : {}), written };
   });
   const [toolResults, artifactResults] = await Promise.all([Promise.allSettled(tools), Promise.allSettled(artifacts)]);
   const failures = [...toolResults, ...artifactResults].filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason as unknown);

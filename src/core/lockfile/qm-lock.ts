@@ -1,8 +1,9 @@
-import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { QmError } from '../errors';
 import type { Manifest } from '../manifest/types';
-import { parseTomlValue } from '../manifest/toml-parser';
+import { parseTomlStrict, tomlValueOf } from '../manifest/toml-parser';
+import { readProjectText } from '../paths/project-files';
+import { requireSafeName, requireSha256, type InputSource } from '../paths/safe-names';
 import type { ResolvedToolchain } from '../providers/types';
 import { writeFileAtomic } from '../store/atomic-write';
 
@@ -37,22 +38,25 @@ export function lockPathFor(manifest: Pick<Manifest, 'dir'>): string {
   return path.join(manifest.dir, LOCK_FILE);
 }
 
-/** The lockfile beside a manifest, or undefined when there is none. EMANIFEST when it is malformed. */
+/**
+ * The lockfile beside a manifest, or undefined when there is none. EMANIFEST when it is
+ * malformed, EUNSAFEPATH when a name in it could leave its directory or it is not a regular file.
+ */
 export async function readLockfile(file: string): Promise<Lockfile | undefined> {
-  let text: string;
-  try {
-    text = await fs.readFile(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new QmError('EIO', `Could not read ${file}: ${(error as Error).message}`, { path: file, cause: error });
-  }
-  return parseLockfile(text, file);
+  const text = await readProjectText(file);
+  return text === undefined ? undefined : parseLockfile(text, file);
 }
 
+/**
+ * Reads qm.lock's text. A lockfile comes with a clone, so it is untrusted: every name that
+ * reaches a path (tool, version, platform, digest) passes the door (paths/safe-names.ts), and a
+ * refusal is EUNSAFEPATH naming this file, the line and the value. Malformed TOML or a missing
+ * field is EMANIFEST.
+ */
 export function parseLockfile(text: string, file: string): Lockfile {
-  let data: unknown;
+  let program: ReturnType<typeof parseTomlStrict>;
   try {
-    data = parseTomlValue(text);
+    program = parseTomlStrict(text);
   } catch (error) {
     // The parser counts columns from 0; people (and editors' "file:line:col") from 1.
     const where = error as { lineNumber?: number; column?: number; message?: string };
@@ -62,6 +66,8 @@ export function parseLockfile(text: string, file: string): Lockfile {
       cause: error,
     });
   }
+  const data = tomlValueOf(program);
+  const lines = entryLines(program);
   const bad = (what: string): QmError =>
     new QmError('EMANIFEST', `${file}: ${what}. Delete it and run "qm lock" to write a new one.`, { path: file });
   if (!isObject(data)) throw bad('not a lockfile');
@@ -70,14 +76,16 @@ export function parseLockfile(text: string, file: string): Lockfile {
     if (!isObject(entry) || ![entry.name, entry.spec, entry.platform, entry.version, entry.url, entry.sha256].every((v) => typeof v === 'string')) {
       throw bad(`[[tool]] entry ${index + 1} needs name, spec, platform, version, url and sha256`);
     }
+    const at = (key: string): InputSource => ({ file, ...lineOf(lines.tool[index], key) });
+    const name = requireSafeName('tool name', entry.name as string, at('name'));
     const size = typeof entry.size === 'number' || typeof entry.size === 'bigint' ? Number(entry.size) : undefined;
     return {
-      name: entry.name as string,
+      name,
       spec: entry.spec as string,
-      platform: entry.platform as string,
-      version: entry.version as string,
+      platform: requireSafeName('platform', entry.platform as string, at('platform'), name),
+      version: requireSafeName('version', entry.version as string, at('version'), name),
       url: entry.url as string,
-      sha256: entry.sha256 as string,
+      sha256: requireSha256(entry.sha256 as string, at('sha256'), name),
       ...(size !== undefined ? { size } : {}),
     };
   });
@@ -85,9 +93,35 @@ export function parseLockfile(text: string, file: string): Lockfile {
     if (!isObject(entry) || ![entry.name, entry.url, entry.sha256].every((v) => typeof v === 'string')) {
       throw bad(`[[artifact]] entry ${index + 1} needs name, url and sha256`);
     }
-    return { name: entry.name as string, url: entry.url as string, sha256: entry.sha256 as string };
+    const at = (key: string): InputSource => ({ file, ...lineOf(lines.artifact[index], key) });
+    return { name: entry.name as string, url: entry.url as string, sha256: requireSha256(entry.sha256 as string, at('sha256'), `artifact ${entry.name as string}`) };
   });
   return { tools, artifacts };
+}
+
+type KeyLines = Map<string, number>;
+
+/** The line of each key in each [[tool]] and [[artifact]] table, in order, for errors that say where. */
+function entryLines(program: ReturnType<typeof parseTomlStrict>): { tool: KeyLines[]; artifact: KeyLines[] } {
+  const found: { tool: KeyLines[]; artifact: KeyLines[] } = { tool: [], artifact: [] };
+  for (const item of program.body[0].body) {
+    if (item.type !== 'TOMLTable' || item.kind !== 'array' || item.key.keys.length !== 1) continue;
+    const [key] = item.key.keys;
+    const name = key?.type === 'TOMLBare' ? key.name : key?.value;
+    if (name !== 'tool' && name !== 'artifact') continue;
+    const keys: KeyLines = new Map();
+    for (const keyValue of item.body) {
+      const first = keyValue.key.keys[0];
+      if (keyValue.key.keys.length === 1 && first) keys.set(first.type === 'TOMLBare' ? first.name : first.value, keyValue.loc.start.line);
+    }
+    found[name].push(keys);
+  }
+  return found;
+}
+
+function lineOf(keys: KeyLines | undefined, key: string): { line?: number } {
+  const line = keys?.get(key);
+  return line === undefined ? {} : { line };
 }
 
 export function lockedToolFrom(spec: string, platform: string, toolchain: ResolvedToolchain): LockedTool {

@@ -1,6 +1,7 @@
-import { stat, readFile } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { fsError, QmError } from '../errors';
+import { fsError, isQmError, QmError } from '../errors';
+import { readProjectText } from '../paths/project-files';
 import { parseNodeVersionFile, parseToolVersions } from './legacy';
 import { parseQmToml } from './qm-toml';
 import type { Manifest, ManifestKind } from './types';
@@ -49,18 +50,22 @@ export function parseManifest(text: string, file: string): Manifest {
 }
 
 /**
- * Reads and parses a manifest. Throws EUSAGE for a file name that is not a manifest's and
- * EMANIFEST when the file cannot be read; problems in its content do not throw.
+ * Reads and parses a manifest. Throws EUSAGE for a file name that is not a manifest's,
+ * EMANIFEST when the file cannot be read and EUNSAFEPATH when it is not a regular file (a FIFO
+ * is never waited on); problems in its content do not throw.
  */
 export async function loadManifest(file: string): Promise<Manifest> {
   requireManifestKind(file);
-  let text: string;
+  let text: string | undefined;
   try {
-    text = await readFile(file, 'utf8');
+    text = await readProjectText(file);
   } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code ?? (error instanceof Error ? error.message : String(error));
-    throw new QmError('EMANIFEST', `Cannot read ${file} (${reason})`, { path: file, cause: error });
+    if (isQmError(error, 'EUNSAFEPATH')) throw error;
+    const cause = isQmError(error) ? error.details.cause : error;
+    const reason = (cause as NodeJS.ErrnoException).code ?? (cause instanceof Error ? cause.message : String(cause));
+    throw new QmError('EMANIFEST', `Cannot read ${file} (${reason})`, { path: file, cause });
   }
+  if (text === undefined) throw new QmError('EMANIFEST', `Cannot read ${file} (ENOENT)`, { path: file });
   // Editors hide a byte-order mark; dropping it keeps offsets equal to the editor's.
   return parseManifest(text.startsWith('\uFEFF') ? text.slice(1) : text, file);
 }

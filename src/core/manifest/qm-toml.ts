@@ -1,5 +1,6 @@
 import { dirname } from 'node:path';
-import { destProblem, normalizeDest, sha256Problem, urlProblem } from './artifact-fields';
+import { normalizeProjectPath } from '../paths/safe-names';
+import { destProblem, sha256Problem, urlProblem } from './artifact-fields';
 import { exampleVersion, KNOWN_TOOLS, toolSpecProblem, unknownToolMessage } from './known-tools';
 import { LineIndex } from './line-index';
 import { sortProblems } from './problems';
@@ -212,7 +213,7 @@ class QmTomlReader {
       }
       const destValue = draft.fields.dest?.value;
       if (dest !== undefined && destValue && !destProblem(dest)) {
-        const key = normalizeDest(dest);
+        const key = normalizeProjectPath(dest);
         const first = dests.get(key);
         if (first === undefined) dests.set(key, draft.name);
         else this.report('error', 'duplicate', `dest for artifact "${draft.name}" is also the dest of artifact "${first}": each artifact needs its own file`, destValue);

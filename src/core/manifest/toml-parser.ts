@@ -142,7 +142,7 @@ function unquote(key: string): string {
   return /^(["']).*\1$/s.test(key) ? key.slice(1, -1) : key;
 }
 
-/** A whole TOML document as plain values (tables become objects); throws the parser's error. */
-export function parseTomlValue(text: string): unknown {
-  return parser.getStaticTOMLValue(parseTomlStrict(text));
+/** A parsed document as plain values (tables become objects). */
+export function tomlValueOf(program: Program): unknown {
+  return parser.getStaticTOMLValue(program);
 }

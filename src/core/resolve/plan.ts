@@ -5,7 +5,8 @@ import type { ArtifactEntry, ToolEntry } from '../manifest/types';
 import { platformId, type Platform } from '../platform';
 import { providerFor, toolchainFromLock, type ProviderSet } from '../providers/registry';
 import type { ResolvedToolchain } from '../providers/types';
-import { normalizeSha256 } from '../store/blobs';
+import { projectFile, type ProjectFile } from '../paths/project-files';
+import { requireSafeToolchain, requireSha256 } from '../paths/safe-names';
 import { parseVersionSpec } from './version-spec';
 
 export interface PlannedTool {
@@ -17,8 +18,8 @@ export interface PlannedArtifact {
   entry: Pick<ArtifactEntry, 'name'>;
   url: string;
   sha256: string;
-  /** Absolute path inside the project, when the manifest asks for a copy there. */
-  dest?: string;
+  /** The file inside the project, when the manifest asks for a copy there. */
+  dest?: ProjectFile;
 }
 
 /** One blob to fetch, and every plan entry that needs it. */
@@ -55,7 +56,11 @@ export interface PlanOptions {
   signal?: AbortSignal;
 }
 
-/** Resolves a manifest (or explicit tool@spec requests) into the unique artifacts to fetch. */
+/**
+ * Resolves a manifest (or explicit tool@spec requests) into the unique artifacts to fetch. Every
+ * name that will reach a path passes the door for untrusted names here (paths/safe-names.ts),
+ * whichever provider, index or lockfile it came from.
+ */
 export async function resolvePlan(manifest: PlanSource, options: PlanOptions): Promise<Plan> {
   const platform = platformId(options.platform);
   if (options.locked) {
@@ -70,16 +75,18 @@ export async function resolvePlan(manifest: PlanSource, options: PlanOptions): P
       const toolchain = locked
         ? toolchainFromLock(provider, options.platform, locked)
         : await provider.resolve(parseVersionSpec(entry.spec), options.platform, options.signal ? { signal: options.signal } : {});
+      requireSafeToolchain(toolchain, { description: locked ? 'qm.lock' : `the ${entry.name} index` });
       return { entry: { name: entry.name, spec: entry.spec }, toolchain };
     }),
   );
   const artifacts = options.only ? [] : manifest.artifacts.map((entry): PlannedArtifact => {
     if (!entry.url) throw new QmError('EMANIFEST', `${manifest.file}: artifact "${entry.name}" has no url`, { path: manifest.file });
+    const line = entry.fields.sha256?.valueRange.start.line;
     return {
       entry: { name: entry.name },
       url: entry.url,
-      sha256: normalizeSha256(entry.sha256, `sha256 of artifact "${entry.name}"`),
-      ...(entry.dest ? { dest: path.resolve(manifest.dir, entry.dest) } : {}),
+      sha256: requireSha256(entry.sha256, { file: manifest.file, ...(line !== undefined ? { line } : {}) }, `artifact ${entry.name}`),
+      ...(entry.dest ? { dest: projectFile(manifest.dir, entry.dest) } : {}),
     };
   });
   return { platform, tools, artifacts, downloads: uniqueDownloads(tools, artifacts) };

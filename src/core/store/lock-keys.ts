@@ -1,3 +1,6 @@
+import { createHash } from 'node:crypto';
+import { assertComponent } from '../paths/safe-names';
+
 /**
  * The names of Quartermaster's cross-process locks: the one place a key is spelled, so an
  * installer, gc, uninstall and recovery always agree on which lock guards what.
@@ -5,11 +8,15 @@
 
 /** Guards fetching one blob into the store. */
 export function blobLockKey(sha256: string): string {
+  assertComponent('sha256', sha256);
   return `blob-${sha256}`;
 }
 
-/** Guards installing, and removing, one toolchain for one platform. */
+/** Guards installing, and removing, one toolchain for one platform. Its names must have passed the door (paths/safe-names.ts). */
 export function toolchainLockKey(toolchain: { tool: string; version: string; platform: string }): string {
+  assertComponent('tool name', toolchain.tool);
+  assertComponent('version', toolchain.version);
+  assertComponent('platform', toolchain.platform);
   return `toolchain-${toolchain.tool}-${toolchain.version}-${toolchain.platform}`;
 }
 
@@ -19,3 +26,12 @@ export function isToolchainLockKey(key: string): boolean {
 
 /** Decides which process on a host serves the coordinator. */
 export const ELECTION_LOCK_KEY = 'coordinator-election';
+
+/**
+ * Guards a read-modify-write of one project file (qm.toml, qm.lock), so concurrent edits merge
+ * instead of one losing the other's. `file` is absolute, with its directory's real path, so two
+ * spellings of one file share the key.
+ */
+export function projectFileLockKey(file: string): string {
+  return `project-${createHash('sha256').update(file).digest('hex').slice(0, 32)}`;
+}
