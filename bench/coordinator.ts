@@ -12,7 +12,7 @@ import * as readline from 'node:readline';
 import { CoordinatorClient } from '../src/core/coordinator/client';
 import { installPlan } from '../src/core/install/install-plan';
 import { parsePlatform } from '../src/core/platform';
-import { resolvePlan } from '../src/core/resolve/plan';
+import { resolvePlan } from '../src/core/plan/plan';
 import { createCore, type CoreServices } from '../src/core/services';
 import type { ToolSpec } from '../src/shared/protocol';
 import { ForkedMirror } from './forked-mirror';

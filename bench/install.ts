@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { installPlan } from '../src/core/install/install-plan';
 import { parsePlatform } from '../src/core/platform';
-import { resolvePlan } from '../src/core/resolve/plan';
+import { resolvePlan } from '../src/core/plan/plan';
 import { createCore } from '../src/core/services';
 import { ForkedMirror } from './forked-mirror';
 import { median, timed } from './measure';

@@ -3,7 +3,7 @@ import { CoordinatorClient } from '../core/coordinator/client';
 import { endpointFor } from '../core/coordinator/endpoint';
 import { isQmError } from '../core/errors';
 import type { InstalledToolchain } from '../core/install/installer';
-import type { PlannedTool } from '../core/resolve/plan';
+import type { PlannedTool } from '../core/plan/plan';
 import type { InstalledTool } from '../shared/protocol';
 import type { CliContext } from './context';
 import type { ProgressView } from './progress';

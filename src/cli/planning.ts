@@ -3,7 +3,7 @@ import { QmError } from '../core/errors';
 import { lockMismatch, lockPathFor, readLockfile, writeLockfile, type Lockfile } from '../core/lockfile/qm-lock';
 import type { Manifest } from '../core/manifest/types';
 import { platformId } from '../core/platform';
-import { lockfileFor, resolvePlan, type Plan } from '../core/resolve/plan';
+import { lockfileFor, resolvePlan, type Plan } from '../core/plan/plan';
 import type { CliContext } from './context';
 import { parseToolArg } from './tool-args';
 

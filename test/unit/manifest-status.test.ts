@@ -7,7 +7,7 @@ import { isQmError } from '../../src/core/errors';
 import { writeLockfile } from '../../src/core/lockfile/qm-lock';
 import { loadManifest } from '../../src/core/manifest/find';
 import { parsePlatform } from '../../src/core/platform';
-import { lockfileFor, resolvePlan } from '../../src/core/resolve/plan';
+import { lockfileFor, resolvePlan } from '../../src/core/plan/plan';
 import { createCore, type CoreServices } from '../../src/core/services';
 import { manifestStatus, missingTools, type ManifestStatus, type ManifestStatusOptions } from '../../src/core/workspace/manifest-status';
 import { DEFAULT_GO_RELEASES, publishGoDist } from '../fixtures/go-dist';

@@ -7,7 +7,7 @@ import { installPlan } from '../../src/core/install/install-plan';
 import { formatLockfile, lockMismatch, parseLockfile, readLockfile, writeLockfile } from '../../src/core/lockfile/qm-lock';
 import { parseQmToml } from '../../src/core/manifest/qm-toml';
 import { parsePlatform } from '../../src/core/platform';
-import { lockfileFor, resolvePlan } from '../../src/core/resolve/plan';
+import { lockfileFor, resolvePlan } from '../../src/core/plan/plan';
 import { createCore, type CoreServices } from '../../src/core/services';
 import { MirrorServer } from '../fixtures/mirror-server';
 import { DEFAULT_RELEASES, publishNodeDist, type PublishedArtifact } from '../fixtures/node-dist';

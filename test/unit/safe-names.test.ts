@@ -14,7 +14,7 @@ import { componentProblem, requireSafeName, requireSha256 } from '../../src/core
 import { parsePlatform } from '../../src/core/platform';
 import type { ProviderSet } from '../../src/core/providers/registry';
 import type { ResolvedToolchain, ToolProvider } from '../../src/core/providers/types';
-import { resolvePlan } from '../../src/core/resolve/plan';
+import { resolvePlan } from '../../src/core/plan/plan';
 import { createCore } from '../../src/core/services';
 import { blobLockKey, toolchainLockKey } from '../../src/core/store/lock-keys';
 import { listFiles, tempHome } from '../helpers/temp-home';

@@ -2,7 +2,7 @@ import { QmError } from '../../core/errors';
 import { prependPath } from '../../core/exec/path-env';
 import { runTool } from '../../core/exec/spawn';
 import { installPlan } from '../../core/install/install-plan';
-import type { Plan } from '../../core/resolve/plan';
+import type { Plan } from '../../core/plan/plan';
 import type { Command } from '../command';
 import { activeTools } from '../active';
 import { platformId } from '../../core/platform';

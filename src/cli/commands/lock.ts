@@ -1,6 +1,6 @@
 import { lockPathFor, readLockfile, writeLockfile } from '../../core/lockfile/qm-lock';
 import { parsePlatform, platformId } from '../../core/platform';
-import { lockfileFor, resolvePlan } from '../../core/resolve/plan';
+import { lockfileFor, resolvePlan } from '../../core/plan/plan';
 import type { Command } from '../command';
 
 export const lockCommand: Command = {

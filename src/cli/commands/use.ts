@@ -4,7 +4,7 @@ import { fsError } from '../../core/errors';
 import { installPlan } from '../../core/install/install-plan';
 import { findManifest, manifestKind } from '../../core/manifest/find';
 import { setToolSpec } from '../../core/manifest/edit';
-import { resolvePlan } from '../../core/resolve/plan';
+import { resolvePlan } from '../../core/plan/plan';
 import { writeFileAtomic } from '../../core/store/atomic-write';
 import { QmError } from '../../core/errors';
 import type { Command } from '../command';

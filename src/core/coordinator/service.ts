@@ -5,7 +5,7 @@ import { installPlan, type PlanEvent } from '../install/install-plan';
 import { requireSafeToolRequests } from '../paths/safe-names';
 import { platformId, type Platform } from '../platform';
 import { providerFor, toolchainFromLock } from '../providers/registry';
-import { resolvePlan, type Plan } from '../resolve/plan';
+import { resolvePlan, type Plan } from '../plan/plan';
 import type { CoreServices } from '../services';
 import { QM_VERSION } from '../version';
 import type {

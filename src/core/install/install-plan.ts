@@ -1,10 +1,9 @@
-import type { DownloadProgress } from '../download-manager';
+import type { DownloadManager, DownloadProgress } from '../download-manager';
 import { QmError, isQmError } from '../errors';
-import type { Plan } from '../resolve/plan';
-import type { CoreServices } from '../services';
+import type { Plan } from '../plan/plan';
 import { checkProjectWrite } from '../paths/project-files';
 import { materializeArtifact } from './artifact';
-import type { InstalledToolchain, InstallProgress } from './installer';
+import type { InstalledToolchain, Installer, InstallProgress } from './installer';
 
 export type PlanEvent =
   | { kind: 'tool'; name: string; version: string; progress: InstallProgress }
@@ -32,7 +31,7 @@ export interface PlanResult {
  */
 export async function installPlan(
   plan: Plan,
-  core: Pick<CoreServices, 'manager' | 'installer'>,
+  core: { manager: DownloadManager; installer: Installer },
   options: { signal?: AbortSignal; onEvent?: (event: PlanEvent) => void } = {},
 ): Promise<PlanResult> {
   const { signal, onEvent } = options;

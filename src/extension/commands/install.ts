@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import type { CoordinatorHost } from '../../core/coordinator/host';
-import { refreshLockfile } from '../../core/lockfile/refresh';
+import { refreshLockfile } from '../../core/project/lock-refresh';
 import type { Logger } from '../../core/log';
 import type { Platform } from '../../core/platform';
 import type { CoreServices } from '../../core/services';

@@ -2,7 +2,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { fsError } from '../../core/errors';
-import { refreshLockfile } from '../../core/lockfile/refresh';
+import { refreshLockfile } from '../../core/project/lock-refresh';
 import { manifestKind } from '../../core/manifest/find';
 import { setToolSpec, toolSpecEdit } from '../../core/manifest/edit';
 import { writeFileAtomic } from '../../core/store/atomic-write';

@@ -7,7 +7,7 @@ import { providerFor, toolchainFromLock, type ProviderSet } from '../providers/r
 import type { ResolvedToolchain } from '../providers/types';
 import { projectFile, type ProjectFile } from '../paths/project-files';
 import { requireSafeToolchain, requireSha256 } from '../paths/safe-names';
-import { parseVersionSpec } from './version-spec';
+import { parseVersionSpec } from '../resolve/version-spec';
 
 export interface PlannedTool {
   entry: Pick<ToolEntry, 'name' | 'spec'>;

@@ -1,8 +1,8 @@
 import { loadManifest } from '../manifest/find';
 import { platformId, type Platform } from '../platform';
-import { lockfileFor, resolvePlan } from '../resolve/plan';
+import { lockfileFor, resolvePlan } from '../plan/plan';
 import type { CoreServices } from '../services';
-import { lockMismatch, lockPathFor, readLockfile, writeLockfile } from './qm-lock';
+import { lockMismatch, lockPathFor, readLockfile, writeLockfile } from '../lockfile/qm-lock';
 
 /**
  * Brings an existing qm.lock back in line with its manifest after an edit (what `qm use` does);
