@@ -1,9 +1,10 @@
 import * as path from 'node:path';
 import { QmError } from '../core/errors';
-import { lockMismatch, lockPathFor, readLockfile, writeLockfile, type Lockfile } from '../core/lockfile/qm-lock';
+import { lockMismatch, lockPathFor, readLockfile, type Lockfile } from '../core/lockfile/qm-lock';
 import type { Manifest } from '../core/manifest/types';
 import { platformId } from '../core/platform';
-import { lockfileFor, resolvePlan, type Plan } from '../core/plan/plan';
+import { resolvePlan, type Plan } from '../core/plan/plan';
+import { refreshLockfile } from '../core/project/lock-refresh';
 import type { CliContext } from './context';
 import { parseToolArg } from './tool-args';
 
@@ -40,9 +41,11 @@ export async function planRun(context: CliContext, toolArgs: string[], options: 
   return { plan, manifest, lockFile, ...(previousLock ? { previousLock } : {}), fromLock: followLock };
 }
 
-/** Writes qm.lock for a plan resolved from the indexes, keeping other platforms' entries. */
-export async function updateLock(run: PlannedRun): Promise<string | undefined> {
-  if (!run.lockFile || run.fromLock) return undefined;
-  await writeLockfile(run.lockFile, lockfileFor(run.plan, run.previousLock));
-  return run.lockFile;
+/**
+ * Brings an existing qm.lock in line with the manifest after a plan resolved from the indexes,
+ * keeping other platforms' entries; re-read under its lock, so concurrent runs never interleave.
+ */
+export async function updateLock(context: CliContext, run: PlannedRun): Promise<string | undefined> {
+  if (!run.manifest || !run.lockFile || run.fromLock) return undefined;
+  return refreshLockfile(run.manifest.file, context.core, context.platform, context.signal);
 }

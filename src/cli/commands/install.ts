@@ -35,7 +35,7 @@ export const installCommand: Command = {
       view.done();
     }
     // Only a whole-manifest install pins what it resolved; a lockfile is never created implicitly.
-    const lockWritten = run.previousLock && args.positionals.length === 0 ? await updateLock(run) : undefined;
+    const lockWritten = run.previousLock && args.positionals.length === 0 ? await updateLock(context, run) : undefined;
     if (context.flags.json) {
       context.json({
         tools: result.tools.map((t) => ({ tool: t.tool, version: t.version, platform: t.platform, dir: t.dir, installed: t.installed })),

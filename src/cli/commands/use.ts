@@ -1,14 +1,11 @@
-import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { fsError } from '../../core/errors';
+import { QmError } from '../../core/errors';
 import { installPlan } from '../../core/install/install-plan';
 import { findManifest, manifestKind } from '../../core/manifest/find';
-import { setToolSpec } from '../../core/manifest/edit';
 import { resolvePlan } from '../../core/plan/plan';
-import { writeFileAtomic } from '../../core/store/atomic-write';
-import { QmError } from '../../core/errors';
+import { refreshLockfile } from '../../core/project/lock-refresh';
+import { pinToolSpecs } from '../../core/project/pin';
 import type { Command } from '../command';
-import { planRun, updateLock } from '../planning';
 import { parseToolArg } from '../tool-args';
 
 export const useCommand: Command = {
@@ -28,17 +25,10 @@ export const useCommand: Command = {
     );
     // Install first: a manifest is never left pointing at something that failed to install.
     const result = await installPlan(plan, context.core, { signal: context.signal });
-    let text = '';
-    try {
-      text = await fs.readFile(file, 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw fsError(error, 'read', file);
-    }
-    for (const request of requests) text = setToolSpec(text, request.name, request.spec);
-    await writeFileAtomic(file, text);
+    // Locked and merged: another qm use pinning another tool at the same time keeps its pin.
+    await pinToolSpecs(context.core, file, requests, context.signal);
     // An existing qm.lock follows the manifest; none is created implicitly.
-    const run = await planRun(context, []);
-    const lockWritten = run.previousLock ? await updateLock(run) : undefined;
+    const lockWritten = await refreshLockfile(file, context.core, context.platform, context.signal);
     if (lockWritten && !context.flags.json) context.write(`updated ${lockWritten}\n`);
     if (context.flags.json) context.json({ manifest: file, lockfile: lockWritten ?? null, tools: result.tools.map((t) => ({ tool: t.tool, version: t.version, dir: t.dir })) });
     else for (const tool of result.tools) context.write(`${tool.tool} ${tool.version} pinned as "${requests.find((r) => r.name === tool.tool)?.spec}" in ${file}\n`);

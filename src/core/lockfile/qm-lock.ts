@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import { QmError } from '../errors';
 import type { Manifest } from '../manifest/types';
 import { parseTomlStrict, tomlValueOf } from '../manifest/toml-parser';
-import { readProjectText } from '../paths/project-files';
+import { checkProjectWrite, projectFileAt, readProjectText } from '../paths/project-files';
 import { requireSafeName, requireSha256, type InputSource } from '../paths/safe-names';
 import type { ResolvedToolchain } from '../providers/types';
 import { writeFileAtomic } from '../store/atomic-write';
@@ -152,8 +152,13 @@ export function formatLockfile(lock: Lockfile): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** Replaces the lockfile atomically, so a reader never sees half of it. */
+/**
+ * Replaces the lockfile atomically, so a reader never sees half of it; never through a symlink
+ * or onto anything but a regular file (EUNSAFEPATH). Concurrent writers take its file lock
+ * first (project/file-lock.ts).
+ */
 export async function writeLockfile(file: string, lock: Lockfile): Promise<void> {
+  await checkProjectWrite(projectFileAt(file));
   await writeFileAtomic(file, formatLockfile(lock));
 }
 

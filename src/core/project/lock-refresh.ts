@@ -1,24 +1,54 @@
-import { loadManifest } from '../manifest/find';
+import * as path from 'node:path';
+import { lockMismatch, lockPathFor, readLockfile, writeLockfile, type Lockfile } from '../lockfile/qm-lock';
+import { loadManifest, manifestError } from '../manifest/find';
 import { platformId, type Platform } from '../platform';
 import { lockfileFor, resolvePlan } from '../plan/plan';
 import type { CoreServices } from '../services';
-import { lockMismatch, lockPathFor, readLockfile, writeLockfile } from '../lockfile/qm-lock';
+import { withProjectFileLock } from './file-lock';
+
+type LockingCore = Pick<CoreServices, 'providers' | 'locks'>;
 
 /**
- * Brings an existing qm.lock back in line with its manifest after an edit (what `qm use` does);
- * never creates one. Returns the lockfile's path when it was rewritten.
+ * Brings an existing qm.lock back in line with its manifest after an edit (`qm use`, `qm
+ * install`, Switch Version); never creates one. Manifest and lock are read under the lock's
+ * file lock, so concurrent edits of the manifest each leave a lock that matches what they
+ * left. Returns the lockfile's path when it was rewritten.
  */
-export async function refreshLockfile(
+export async function refreshLockfile(manifestFile: string, core: LockingCore, platform: Platform, signal?: AbortSignal): Promise<string | undefined> {
+  const lockFile = lockPathFor({ dir: path.dirname(manifestFile) });
+  return withProjectFileLock(core.locks, lockFile, `update ${lockFile}`, async () => {
+    const manifest = await loadManifest(manifestFile);
+    const previous = await readLockfile(lockFile);
+    if (!previous || lockMismatch(manifest, previous, platformId(platform)) === undefined) return undefined;
+    const plan = await resolvePlan(manifest, { providers: core.providers, platform, ...(signal ? { signal } : {}) });
+    await writeLockfile(lockFile, lockfileFor(plan, previous));
+    return lockFile;
+  }, signal);
+}
+
+/**
+ * `qm lock`: resolves the manifest afresh for each platform and writes qm.lock, creating it,
+ * keeping other platforms' entries whose spec is unchanged. Under the lock's file lock, with
+ * manifest and lock re-read there, so two runs for different platforms keep each other's work.
+ */
+export async function lockManifest(
   manifestFile: string,
-  core: Pick<CoreServices, 'providers'>,
-  platform: Platform,
+  core: LockingCore,
+  platforms: readonly Platform[],
   signal?: AbortSignal,
-): Promise<string | undefined> {
-  const manifest = await loadManifest(manifestFile);
-  const lockFile = lockPathFor(manifest);
-  const previous = await readLockfile(lockFile);
-  if (!previous || lockMismatch(manifest, previous, platformId(platform)) === undefined) return undefined;
-  const plan = await resolvePlan(manifest, { providers: core.providers, platform, ...(signal ? { signal } : {}) });
-  await writeLockfile(lockFile, lockfileFor(plan, previous));
-  return lockFile;
+): Promise<{ file: string; lock: Lockfile }> {
+  const lockFile = lockPathFor({ dir: path.dirname(manifestFile) });
+  return withProjectFileLock(core.locks, lockFile, `write ${lockFile}`, async () => {
+    const manifest = await loadManifest(manifestFile);
+    const error = manifestError(manifest);
+    if (error) throw error;
+    let lock = await readLockfile(lockFile);
+    for (const platform of platforms) {
+      const plan = await resolvePlan(manifest, { providers: core.providers, platform, ...(signal ? { signal } : {}) });
+      lock = lockfileFor(plan, lock);
+    }
+    lock ??= { tools: [], artifacts: [] };
+    await writeLockfile(lockFile, lock);
+    return { file: lockFile, lock };
+  }, signal);
 }

@@ -1,11 +1,10 @@
-import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { fsError } from '../../core/errors';
 import { refreshLockfile } from '../../core/project/lock-refresh';
 import { manifestKind } from '../../core/manifest/find';
-import { setToolSpec, toolSpecEdit } from '../../core/manifest/edit';
-import { writeFileAtomic } from '../../core/store/atomic-write';
+import { toolSpecEdit } from '../../core/manifest/edit';
+import { pinToolSpecs } from '../../core/project/pin';
+import type { CoreServices } from '../../core/services';
 import type { ManifestStatus } from '../../core/workspace/manifest-status';
 import { registerCommand } from '../error-boundary';
 import { pickTool, pickVersion } from '../pickers';
@@ -38,7 +37,7 @@ async function switchVersion(deps: InstallCommandDeps, toolArg?: string, version
   if (!version) return undefined;
 
   await deps.jobs.run({ title: `Switching to ${tool} ${version}`, kind: 'command', tools: [{ name: tool, spec: version }], notify: true });
-  await writeSpec(target.file, tool, version);
+  await writeSpec(deps.core, target.file, tool, version);
   const lock = await refreshLockfile(target.file, deps.core, deps.platform);
   if (lock) deps.logger.info(`Updated ${lock}`);
   await deps.model.refresh(target.file);
@@ -55,9 +54,9 @@ function targetManifest(status: ManifestStatus | undefined): { file: string; sta
 
 /**
  * Through the editor when the file is open (so undo works and unsaved text is respected), then
- * saved; straight to disk, by rename, when it is not.
+ * saved; straight to disk when it is not, locked and merged with other processes' edits.
  */
-async function writeSpec(file: string, tool: string, version: string): Promise<void> {
+async function writeSpec(core: CoreServices, file: string, tool: string, version: string): Promise<void> {
   const open = vscode.workspace.textDocuments.find((doc) => doc.uri.scheme === 'file' && doc.uri.fsPath === file);
   if (open) {
     const edit = toolSpecEdit(open.getText(), tool, version);
@@ -68,11 +67,5 @@ async function writeSpec(file: string, tool: string, version: string): Promise<v
     await open.save();
     return;
   }
-  let text = '';
-  try {
-    text = await fs.readFile(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw fsError(error, 'read', file);
-  }
-  await writeFileAtomic(file, setToolSpec(text, tool, version));
+  await pinToolSpecs(core, file, [{ name: tool, spec: version }]);
 }
