@@ -26,7 +26,7 @@ export interface InputSource {
 }
 
 /** What a value is, for messages: `version "../x" of node`. */
-export type NameKind = 'tool name' | 'version' | 'platform' | 'file name' | 'artifact name' | 'sha256';
+export type NameKind = 'tool name' | 'version' | 'platform' | 'file name' | 'sha256';
 
 // Long enough for any real version or platform; short enough that tool/version-platform stays
 // far below PATH_MAX and NAME_MAX (255 bytes) with the temp names added around it.
