@@ -1,6 +1,8 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
+import { isQmError } from '../core/errors';
 import { LOCK_FILE, parseLockfile, type Lockfile } from '../core/lockfile/qm-lock';
+import { readProjectText } from '../core/paths/project-files';
 import type { ManifestDocuments } from './manifest-documents';
 
 export type LockState =
@@ -53,10 +55,13 @@ export class LockFiles {
     if (cached && cached.mtimeMs === stat.mtimeMs && cached.size === stat.size) return cached.state;
     let state: LockState;
     try {
-      state = parse(file, await fs.readFile(file, 'utf8'));
+      // Never through a FIFO or a device a clone links qm.lock to (EUNSAFEPATH).
+      const text = await readProjectText(file);
+      state = text === undefined ? { kind: 'none', file } : parse(file, text);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      state = code === 'ENOENT' ? { kind: 'none', file } : { kind: 'bad', file, message: `${LOCK_FILE} cannot be read (${code ?? String(error)})` };
+      const reason = isQmError(error) ? error.message : (code ?? String(error));
+      state = code === 'ENOENT' ? { kind: 'none', file } : { kind: 'bad', file, message: `${LOCK_FILE} cannot be read (${reason})` };
     }
     this.disk.set(file, { mtimeMs: stat.mtimeMs, size: stat.size, state });
     return state;
