@@ -76,7 +76,7 @@ export function parseLockfile(text: string, file: string): Lockfile {
     if (!isObject(entry) || ![entry.name, entry.spec, entry.platform, entry.version, entry.url, entry.sha256].every((v) => typeof v === 'string')) {
       throw bad(`[[tool]] entry ${index + 1} needs name, spec, platform, version, url and sha256`);
     }
-    const at = (key: string): InputSource => ({ file, ...lineOf(lines.tool[index], key) });
+    const at = (key: string): InputSource => ({ file, ...lineOf(lines.tool[index], key), hint: TAMPERED });
     const name = requireSafeName('tool name', entry.name as string, at('name'));
     const size = typeof entry.size === 'number' || typeof entry.size === 'bigint' ? Number(entry.size) : undefined;
     return {
@@ -93,11 +93,13 @@ export function parseLockfile(text: string, file: string): Lockfile {
     if (!isObject(entry) || ![entry.name, entry.url, entry.sha256].every((v) => typeof v === 'string')) {
       throw bad(`[[artifact]] entry ${index + 1} needs name, url and sha256`);
     }
-    const at = (key: string): InputSource => ({ file, ...lineOf(lines.artifact[index], key) });
+    const at = (key: string): InputSource => ({ file, ...lineOf(lines.artifact[index], key), hint: TAMPERED });
     return { name: entry.name as string, url: entry.url as string, sha256: requireSha256(entry.sha256 as string, at('sha256'), `artifact ${entry.name as string}`) };
   });
   return { tools, artifacts };
 }
+
+const TAMPERED = `${LOCK_FILE} comes with the project and qm never writes this: check where it came from, or delete it and run "qm lock"`;
 
 type KeyLines = Map<string, number>;
 

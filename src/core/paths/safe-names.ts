@@ -23,6 +23,8 @@ export interface InputSource {
   url?: string;
   /** Anything else: "a coordinator request". */
   description?: string;
+  /** What to do about it, appended to the message. */
+  hint?: string;
 }
 
 /** What a value is, for messages: `version "../x" of node`. */
@@ -97,7 +99,7 @@ export function describeSource(source: InputSource): string {
 }
 
 function refuse(source: InputSource, message: string, found: string): QmError {
-  return new QmError('EUNSAFEPATH', `${describeSource(source)}: ${message}`, {
+  return new QmError('EUNSAFEPATH', `${describeSource(source)}: ${message}${source.hint ? `. ${source.hint}` : ''}`, {
     found,
     ...(source.file !== undefined ? { path: source.file } : {}),
     ...(source.line !== undefined ? { line: source.line } : {}),
