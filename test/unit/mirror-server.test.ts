@@ -291,6 +291,48 @@ void test('redirect points elsewhere for its count; fetch follows it', async (t)
   assert.deepEqual(mirror.stats('/old.txt').statuses, [307, 302, 200]);
 });
 
+void test('closeConnection sends Connection: close and ends the connection after the body, or after a drop', async (t) => {
+  const mirror = await startMirror(t);
+  const body = randomBytes(50_000);
+  const { url } = mirror.addFile('/cc.bin', body);
+  mirror.fault('/cc.bin', { kind: 'closeConnection', times: 2 });
+  mirror.fault('/cc.bin', { kind: 'drop', afterBytes: 1000, times: 1 });
+
+  const cut = await send(url);
+  assert.equal(cut.headers.connection, 'close');
+  assert.equal(cut.headers['content-length'], String(body.length), 'announces more than it sends');
+  assert.equal(cut.complete, false);
+  assert.equal(cut.body.length, 1000);
+  const whole = await send(url);
+  assert.equal(whole.headers.connection, 'close');
+  assert.ok(whole.complete && whole.body.equals(body));
+  const after = await fetch(url);
+  assert.equal(after.headers.get('connection'), 'keep-alive', 'used up after times');
+  assert.ok(Buffer.from(await after.arrayBuffer()).equals(body));
+});
+
+void test('holdHeaders sends nothing until releaseHeaders, then answers the requests still waiting', async (t) => {
+  const mirror = await startMirror(t);
+  const body = Buffer.from('after the cache fill');
+  const { url } = mirror.addFile('/held.txt', body);
+  mirror.fault('/held.txt', { kind: 'holdHeaders' });
+
+  const gaveUp = new AbortController();
+  const abandoned = fetch(url, { signal: gaveUp.signal }).then(() => 'answered', () => 'aborted');
+  const waiting = send(url);
+  await mirror.waitFor('/held.txt', () => mirror.heldRequests('/held.txt') === 2);
+  gaveUp.abort();
+  assert.equal(await abandoned, 'aborted');
+  await mirror.waitFor('/held.txt', () => mirror.heldRequests('/held.txt') === 1);
+  assert.deepEqual(mirror.stats('/held.txt').statuses, [], 'no headers while held');
+  assert.equal(mirror.releaseHeaders('/held.txt'), 1);
+  const reply = await waiting;
+  assert.equal(reply.status, 200);
+  assert.ok(reply.body.equals(body));
+  assert.equal((await send(url)).status, 200, 'later requests are answered at once');
+  assert.deepEqual(mirror.stats('/held.txt').statuses, [200, 200]);
+});
+
 void test('faults apply in the order added: one request per slot use', async (t) => {
   const mirror = await startMirror(t);
   const body = randomBytes(10_000);
