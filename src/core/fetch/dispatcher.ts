@@ -1,5 +1,6 @@
 import { Agent, Dispatcher, EnvHttpProxyAgent, interceptors } from 'undici';
 import { QmError } from '../errors';
+import { guardedFactory } from './early-close-guard';
 import { chooseProxy, type ProxyChoice } from './proxy-url';
 import { isLoopbackHost } from './url-policy';
 
@@ -29,7 +30,7 @@ export function createDispatcher(settings: DispatcherSettings): Dispatcher {
   const connect = { timeout: settings.connectTimeoutMs, rejectUnauthorized: settings.strictSsl };
   const choice = chooseProxy(settings.proxy, settings.env);
   const proxied = choice && proxyAgent(choice, connect);
-  const direct = new Agent({ connect });
+  const direct = new Agent({ connect, factory: guardedFactory() });
   const bypass = settings.proxyLoopback ? () => false : isLoopbackOrigin;
   const base = proxied ? new BypassDispatcher(direct, proxied, bypass) : direct;
   return base.compose(policyGuard(settings.checkUrl), interceptors.redirect({ maxRedirections: settings.maxRedirects }));
@@ -43,6 +44,7 @@ function proxyAgent(choice: ProxyChoice, connect: { timeout: number; rejectUnaut
       connect,
       proxyTls: connect,
       requestTls: connect,
+      factory: guardedFactory(),
       // Plain http goes as an absolute-form GET: forward proxies often allow CONNECT only to 443.
       proxyTunnel: false,
     });
