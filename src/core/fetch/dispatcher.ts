@@ -2,7 +2,7 @@ import { Agent, Dispatcher, EnvHttpProxyAgent, interceptors } from 'undici';
 import { QmError } from '../errors';
 import { guardedFactory } from './early-close-guard';
 import { chooseProxy, type ProxyChoice } from './proxy-url';
-import { isLoopbackHost } from './url-policy';
+import { isLoopbackHost, redactCredentials, redactUrl } from './url-policy';
 
 export interface DispatcherSettings {
   connectTimeoutMs: number;
@@ -49,8 +49,9 @@ function proxyAgent(choice: ProxyChoice, connect: { timeout: number; rejectUnaut
       proxyTunnel: false,
     });
   } catch (error) {
-    const shown = [...new Set([choice.httpsProxy, choice.httpProxy].filter(Boolean))].join(', ');
-    throw new QmError('EURL', `Invalid proxy URL (${shown}): ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    const shown = [...new Set([choice.httpsProxy, choice.httpProxy].filter(Boolean))].map(redactUrl).join(', ');
+    const reason = redactCredentials(error instanceof Error ? error.message : String(error));
+    throw new QmError('EURL', `Invalid proxy URL (${shown}): ${reason}`, { cause: error });
   }
 }
 

@@ -7,7 +7,7 @@ import { checkProxyUrl } from './proxy-url';
 import { BufferSink, FileSink, TeeSink } from './sinks';
 import { transfer, type TransferSettings } from './transfer';
 import type { BufferDownloadRequest, DownloaderOptions, FileDownloadRequest, FileDownloadResult } from './types';
-import { UrlPolicy } from './url-policy';
+import { redactUrl, UrlPolicy } from './url-policy';
 
 const DEFAULT_MAX_BUFFER = 64 * 1024 * 1024;
 
@@ -58,7 +58,7 @@ export class Downloader {
     return { ...this.settings, dispatcher: this.dispatcher };
   }
 
-  /** Applies mirrors and the http:// policy; throws EURL / EINSECURE. */
+  /** Applies mirrors and the http:// policy; throws EURL / EINSECURE. Keeps any credentials: not for display. */
   resolveUrl(url: string): string {
     return this.policy.resolve(url);
   }
@@ -66,7 +66,7 @@ export class Downloader {
   /** Streams the URL into `request.dest`, hashing (SHA-256) as it writes; fsyncs before resolving. */
   async downloadToFile(request: FileDownloadRequest): Promise<FileDownloadResult> {
     const url = this.resolveUrl(request.url);
-    if (request.signal?.aborted) throw cancelledError(request.signal, `GET ${url}`);
+    if (request.signal?.aborted) throw cancelledError(request.signal, `GET ${redactUrl(url)}`);
     const sink = await FileSink.open(request.dest);
     try {
       const counts = await transfer(this.transferSettings(), {
@@ -78,7 +78,7 @@ export class Downloader {
       });
       const sha256 = await sink.finish();
       await sink.close();
-      return { sha256, size: sink.received, url, ...counts };
+      return { sha256, size: sink.received, url: redactUrl(url), ...counts };
     } finally {
       // On failure the first error is the one worth reporting, not a close error after it.
       await sink.close().catch(() => undefined);
@@ -90,7 +90,7 @@ export class Downloader {
     const url = this.resolveUrl(request.url);
     const sink = new BufferSink();
     await transfer(this.transferSettings(), { url, sink, maxSize: request.maxBytes ?? DEFAULT_MAX_BUFFER, signal: request.signal });
-    return { body: sink.body(), url };
+    return { body: sink.body(), url: redactUrl(url) };
   }
 
   /** Closes pooled connections; requests still running finish first. */

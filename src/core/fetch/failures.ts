@@ -19,14 +19,14 @@ export function isRetryableStatus(status: number): boolean {
 export interface StatusFacts {
   status: number;
   statusText?: string;
-  /** Where redirects led, when that is not `url`. */
+  /** Where redirects led; only when there were redirects. */
   finalUrl?: string;
   retryAfterMs?: number;
 }
 
 export function statusFailure(url: string, { status, statusText, finalUrl, retryAfterMs }: StatusFacts): Failure {
   const text = statusText || STATUS_CODES[status] || '';
-  const where = finalUrl && finalUrl !== url ? `${url} (redirected to ${finalUrl})` : url;
+  const where = finalUrl ? `${url} (redirected to ${finalUrl})` : url;
   const error = new QmError('EHTTP', `GET ${where} failed: HTTP ${status}${text ? ` ${text}` : ''}`, { url, status });
   const failure: Failure = { error, retryable: isRetryableStatus(status) };
   if (retryAfterMs !== undefined) failure.retryAfterMs = retryAfterMs;

@@ -1,4 +1,5 @@
 import { QmError } from '../errors';
+import { redactUrl } from './url-policy';
 
 /** Which proxies apply, resolved once from the options and the environment. */
 export interface ProxyChoice {
@@ -30,7 +31,7 @@ export function checkProxyUrl(proxy: string | undefined, env: NodeJS.ProcessEnv 
     try {
       new URL(url);
     } catch (error) {
-      throw new QmError('EURL', `Invalid proxy URL (${url}): ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+      throw new QmError('EURL', `Invalid proxy URL (${redactUrl(url)}): ${error instanceof Error ? error.message : String(error)}`, { cause: error });
     }
   }
 }

@@ -6,6 +6,7 @@ import { exhausted, statusFailure, transportFailure, type Failure } from './fail
 import { ResumeState } from './resume';
 import type { ByteSink } from './sinks';
 import type { TransferProgress } from './types';
+import { basicAuthorization, redactUrl } from './url-policy';
 
 export interface TransferSettings {
   dispatcher: Dispatcher;
@@ -18,7 +19,7 @@ export interface TransferSettings {
 }
 
 export interface TransferRequest {
-  /** Already through mirrors and the URL policy. */
+  /** Already through mirrors and the URL policy; `user:pass@` in it is sent as Basic auth, never shown. */
   url: string;
   sink: ByteSink;
   /** The body must be exactly this long. */
@@ -48,8 +49,9 @@ export async function transfer(settings: TransferSettings, request: TransferRequ
   const progress = new ProgressThrottle(request.onProgress);
   let failures = 0;
   let furthest = 0;
+  const shown = redactUrl(request.url);
   for (let attempts = 1; ; attempts++) {
-    if (request.signal?.aborted) throw cancelledError(request.signal, `GET ${request.url}`);
+    if (request.signal?.aborted) throw cancelledError(request.signal, `GET ${shown}`);
     const failure = await attempt(settings, request, state, counts, progress);
     if (!failure) {
       progress.report(request.sink.received, state.total, true);
@@ -71,7 +73,7 @@ export async function transfer(settings: TransferSettings, request: TransferRequ
     if (failures > settings.retries) throw exhausted(failure, attempts);
     const wait = failure.immediate ? 0 : retryDelay(failures, settings.backoff, failure.retryAfterMs);
     settings.logger.debug(`${failure.error.message}; retrying in ${wait} ms (failure ${failures} of at most ${settings.retries + 1})`);
-    await abortableWait(wait, request.signal, `GET ${request.url}`);
+    await abortableWait(wait, request.signal, `GET ${shown}`);
   }
 }
 
@@ -83,15 +85,24 @@ async function attempt(
   counts: TransferCounts,
   progress: ProgressThrottle,
 ): Promise<Failure | undefined> {
-  const { url, sink, signal } = request;
-  const target = new URL(url);
+  const { sink, signal } = request;
+  const target = new URL(request.url);
+  // Every message names the URL without its credentials.
+  const url = redactUrl(request.url);
+  const authorization = basicAuthorization(target);
   let body: Dispatcher.ResponseData['body'] | undefined;
   try {
     const response = await settings.dispatcher.request({
       origin: target.origin,
       path: target.pathname + target.search,
       method: 'GET',
-      headers: { 'user-agent': settings.userAgent, 'accept-encoding': 'identity', ...state.requestHeaders(sink.received) },
+      headers: {
+        'user-agent': settings.userAgent,
+        'accept-encoding': 'identity',
+        // undici's redirect handler drops it when a hop leaves this origin.
+        ...(authorization ? { authorization } : {}),
+        ...state.requestHeaders(sink.received),
+      },
       signal,
       headersTimeout: settings.idleTimeoutMs,
       bodyTimeout: settings.idleTimeoutMs,
@@ -168,10 +179,13 @@ function tooLarge(url: string, limit: number, found: number, request: TransferRe
   return new QmError('ESIZE', `GET ${url} failed: the body is larger than ${what} ${limit} bytes`, { url, expected: limit, found });
 }
 
-/** Where the redirect interceptor's hops ended, from the request context it fills in. */
+/**
+ * Where redirects led, from the history the redirect interceptor fills in (every URL asked,
+ * the first included); undefined when there was no redirect.
+ */
 function finalUrl(context: object | undefined): string | undefined {
   const history = (context as { history?: readonly URL[] } | undefined)?.history;
-  return history?.at(-1)?.href;
+  return history && history.length > 1 ? redactUrl(history.at(-1)!.href) : undefined;
 }
 
 /** The status text, and for a redirect we did not follow, why not. */

@@ -72,7 +72,7 @@ export interface FileDownloadResult {
   /** Lower-case hex SHA-256 of exactly the bytes in `dest`, computed while streaming. */
   sha256: string;
   size: number;
-  /** The URL actually fetched, after mirror rewrite (before redirects). */
+  /** The URL actually fetched, after mirror rewrite (before redirects), credentials shown as `***`. */
   url: string;
   /** How many times a broken body was resumed with Range, and restarted from zero. */
   resumes: number;

@@ -2,6 +2,34 @@ import { isIP } from 'node:net';
 import { QmError } from '../errors';
 import type { MirrorRule } from './types';
 
+/**
+ * A URL as it may be shown: user and password (a mirror's `user:pass@`) become `***`. Every
+ * URL in an error, a log line, progress or JSON goes through here or `redactCredentials`.
+ */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (!parsed.username && !parsed.password) return url;
+    parsed.username = '***';
+    parsed.password = '';
+    return parsed.href;
+  } catch {
+    return redactCredentials(url);
+  }
+}
+
+/** Any text with `scheme://user:pass@` in it, credentials replaced by `***`. */
+export function redactCredentials(text: string): string {
+  return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@]+@/gi, '$1***@');
+}
+
+/** The Authorization header for a URL carrying `user:pass@`, or undefined. */
+export function basicAuthorization(url: URL): string | undefined {
+  if (!url.username && !url.password) return undefined;
+  const credentials = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+  return `Basic ${Buffer.from(credentials).toString('base64')}`;
+}
+
 /** The first rule whose `from` is a prefix of `url` replaces that prefix with its `to`. */
 export function applyMirrors(url: string, mirrors: readonly MirrorRule[]): string {
   const rule = mirrors.find((candidate) => candidate.from !== '' && url.startsWith(candidate.from));
@@ -46,17 +74,18 @@ export class UrlPolicy {
     try {
       parsed = new URL(url);
     } catch (error) {
-      throw new QmError('EURL', `Not a valid URL: ${url}`, { url, cause: error });
+      throw new QmError('EURL', `Not a valid URL: ${redactCredentials(url)}`, { url: redactCredentials(url), cause: error });
     }
+    const shown = redactUrl(parsed.href);
     if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
-      throw new QmError('EURL', `Unsupported URL scheme "${parsed.protocol}" in ${url}: only https: and http: can be downloaded`, { url });
+      throw new QmError('EURL', `Unsupported URL scheme "${parsed.protocol}" in ${shown}: only https: and http: can be downloaded`, { url: shown });
     }
     if (parsed.protocol === 'http:' && !this.allowInsecureHttp && !isLoopbackHost(parsed.hostname)) {
       throw new QmError(
         'EINSECURE',
-        `Refusing to download ${parsed.href} over plain http: anyone on the network could alter it. ` +
+        `Refusing to download ${shown} over plain http: anyone on the network could alter it. ` +
           'Use an https:// URL or mirror, or allow insecure http explicitly (allowInsecureHttp).',
-        { url: parsed.href },
+        { url: shown },
       );
     }
     return parsed;
