@@ -207,6 +207,19 @@ void describe('Downloader against the local mirror', () => {
     assert.equal(fx.server.stats('/files/evil.bin').requests, 1, 'not retried');
   });
 
+  void it('refuses a redirect to file:, ftp: or an unparsable Location as EURL naming the hop, without retrying', async () => {
+    for (const to of ['file:///etc/passwd', 'ftp://example.invalid/tool.tgz', 'http://[bad']) {
+      fx.server.resetStats();
+      fx.server.fault('/files/elsewhere.bin', { kind: 'redirect', to, status: 302, times: 1 });
+      const first = `${fx.server.url}/files/elsewhere.bin`;
+      const error = await rejectsWith(downloader().downloadToFile({ url: first, dest: path.join(fx.dir, 'elsewhere.bin') }), 'EURL');
+      assert.equal(error.details.url, to, 'the hop, not the first URL');
+      assert.ok(error.message.startsWith(`GET ${first} failed: redirect refused.`), error.message);
+      assert.ok(error.message.includes(to), error.message);
+      assert.equal(fx.server.stats('/files/elsewhere.bin').requests, 1, 'not retried');
+    }
+  });
+
   void it('fails with ESIZE when the server announces another size than expectedSize', async () => {
     const blob = file('size.bin', 10_000);
     const error = await rejectsWith(downloader().downloadToFile({ url: blob.url, dest: blob.dest, expectedSize: 9_999 }), 'ESIZE');

@@ -86,16 +86,55 @@ class BypassDispatcher extends Dispatcher {
   }
 }
 
-/** Fails a hop whose URL the policy refuses, without dispatching it. */
+/**
+ * Fails a hop whose URL the policy refuses, without dispatching it; and a redirect whose
+ * Location could never be fetched (file:, ftp:, unparsable) as soon as it is seen, naming it,
+ * before the redirect interceptor gives up on it with a bare "Invalid URL protocol".
+ */
 function policyGuard(checkUrl: (url: string) => void): Dispatcher.DispatcherComposeInterceptor {
   return (dispatch) => (options, handler) => {
+    const here = new URL(options.path, options.origin).href;
     try {
-      checkUrl(new URL(options.path, options.origin).href);
+      checkUrl(here);
     } catch (error) {
       // No connection exists yet, so there is no controller to hand over.
       handler.onResponseError?.(null as unknown as Dispatcher.DispatchController, error as Error);
       return true;
     }
-    return dispatch(options, handler);
+    return dispatch(options, checkingRedirects(here, handler, checkUrl));
   };
+}
+
+/** The statuses undici's redirect interceptor follows. */
+const REDIRECTS = new Set([300, 301, 302, 303, 307, 308]);
+
+function checkingRedirects(here: string, handler: Dispatcher.DispatchHandler, checkUrl: (url: string) => void): Dispatcher.DispatchHandler {
+  return {
+    onRequestStart: (controller, context) => handler.onRequestStart?.(controller, context),
+    onRequestUpgrade: (controller, statusCode, headers, socket) => handler.onRequestUpgrade?.(controller, statusCode, headers, socket),
+    onResponseStart: (controller, statusCode, headers, statusMessage) => {
+      const location = REDIRECTS.has(statusCode) ? headers.location : undefined;
+      if (location !== undefined) {
+        try {
+          checkUrl(resolveLocation(String(location), here));
+        } catch (error) {
+          controller.abort(error as Error);
+          return;
+        }
+      }
+      handler.onResponseStart?.(controller, statusCode, headers, statusMessage);
+    },
+    onResponseData: (controller, chunk) => handler.onResponseData?.(controller, chunk),
+    onResponseEnd: (controller, trailers) => handler.onResponseEnd?.(controller, trailers),
+    onResponseError: (controller, error) => handler.onResponseError?.(controller, error),
+  };
+}
+
+/** A Location resolved against the URL that sent it; as given when it does not parse (the policy then says so). */
+function resolveLocation(location: string, base: string): string {
+  try {
+    return new URL(location, base).href;
+  } catch {
+    return location;
+  }
 }

@@ -58,9 +58,9 @@ const TIMEOUT_WORDS: Record<string, string> = {
 export function transportFailure(error: unknown, url: string, signal: AbortSignal | undefined): Failure {
   if (signal?.aborted) return { error: cancelledError(signal, `GET ${url}`), retryable: false };
   if (error instanceof QmError) {
-    // The policy guard refused a redirect hop: say which request led there.
-    if (error.code === 'EINSECURE' && error.details.url !== url) {
-      return { error: new QmError('EINSECURE', `GET ${url} failed: redirect refused. ${error.message}`, { ...error.details, cause: error }), retryable: false };
+    // The policy guard refused a redirect hop (EURL or EINSECURE naming it): say which request led there.
+    if ((error.code === 'EINSECURE' || error.code === 'EURL') && error.details.url !== undefined && error.details.url !== url) {
+      return { error: new QmError(error.code, `GET ${url} failed: redirect refused. ${error.message}`, { ...error.details, cause: error }), retryable: false };
     }
     return { error, retryable: false };
   }
