@@ -49,7 +49,13 @@ export async function installThroughCoordinator(
         tools: tools.map(({ entry, toolchain }) => ({
           name: entry.name,
           spec: entry.spec,
-          locked: { version: toolchain.version, url: toolchain.url, sha256: toolchain.sha256, ...(toolchain.size !== undefined ? { size: toolchain.size } : {}) },
+          locked: {
+            version: toolchain.version,
+            url: toolchain.url,
+            sha256: toolchain.sha256,
+            ...(toolchain.size !== undefined ? { size: toolchain.size } : {}),
+            ...(toolchain.recheck ? { fromIndex: true } : {}),
+          },
         })),
       },
       context.signal,

@@ -24,7 +24,17 @@ export interface ToolSpec {
   name: string;
   spec: string;
   /** Exactly this build, as qm.lock records it: the coordinator then reads no index. */
-  locked?: { version: string; url: string; sha256: string; size?: number };
+  locked?: {
+    version: string;
+    url: string;
+    sha256: string;
+    size?: number;
+    /**
+     * The client read this digest from a cached index, not from qm.lock: if the download does
+     * not match, the coordinator may fetch that index afresh once and install what it says now.
+     */
+    fromIndex?: boolean;
+  };
 }
 
 /** A toolchain resolved for the coordinator's platform. */

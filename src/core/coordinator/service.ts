@@ -5,6 +5,7 @@ import { installPlan, type PlanEvent } from '../install/install-plan';
 import { requireSafeToolRequests } from '../paths/safe-names';
 import { platformId, type Platform } from '../platform';
 import { providerFor, toolchainFromLock } from '../providers/registry';
+import type { ProviderRequest, ResolvedToolchain } from '../providers/types';
 import { resolvePlan, type Plan } from '../plan/plan';
 import type { CoreServices } from '../services';
 import { QM_VERSION } from '../version';
@@ -131,10 +132,14 @@ export class CoordinatorService implements CoordinatorApi {
     const pinned = tools.filter((t) => t.locked);
     const source = { file: '(coordinator request)', dir: this.core.layout.root, tools: tools.filter((t) => !t.locked), artifacts: [] };
     const plan = await resolvePlan(source, { providers: this.core.providers, platform: this.platform, ...(signal ? { signal } : {}) });
-    const locked = pinned.map((t) => ({
-      entry: { name: t.name, spec: t.spec },
-      toolchain: toolchainFromLock(providerFor(this.core.providers, t.name), this.platform, t.locked!),
-    }));
+    const locked = pinned.map((t) => {
+      const provider = providerFor(this.core.providers, t.name);
+      const toolchain = toolchainFromLock(provider, this.platform, t.locked!);
+      // A digest the client took from a cached index may be rechecked like one we resolved.
+      const exact = { kind: 'exact', raw: toolchain.version, version: toolchain.version } as const;
+      const recheck = (again: ProviderRequest = {}): Promise<ResolvedToolchain> => provider.resolve(exact, this.platform, { ...again, refresh: true });
+      return { entry: { name: t.name, spec: t.spec }, toolchain: t.locked!.fromIndex ? { ...toolchain, recheck } : toolchain };
+    });
     return { ...plan, tools: [...locked, ...plan.tools] };
   }
 

@@ -81,11 +81,19 @@ export class Installer {
     return result;
   }
 
-  install(toolchain: ResolvedToolchain, request: InstallRequest = {}): Promise<InstalledToolchain> {
-    return this.flights.run(toolchainLockKey(toolchain), (context) => this.installShared(toolchain, context), {
-      ...(request.signal ? { signal: request.signal } : {}),
-      ...(request.onProgress ? { onProgress: request.onProgress } : {}),
-    });
+  async install(toolchain: ResolvedToolchain, request: InstallRequest = {}): Promise<InstalledToolchain> {
+    try {
+      return await this.flights.run(toolchainLockKey(toolchain), (context) => this.installShared(toolchain, context), {
+        ...(request.signal ? { signal: request.signal } : {}),
+        ...(request.onProgress ? { onProgress: request.onProgress } : {}),
+      });
+    } catch (error) {
+      // A digest from a cached index that the download does not match: ask the index afresh, once.
+      if (!isQmError(error, 'EINTEGRITY') || !toolchain.recheck) throw error;
+      const { recheck: _once, ...fresh } = await toolchain.recheck(request.signal ? { signal: request.signal } : {});
+      if (fresh.sha256 === toolchain.sha256 || fresh.url !== toolchain.url) throw error;
+      return this.install(fresh, request);
+    }
   }
 
   private async installShared(toolchain: ResolvedToolchain, context: FlightContext<InstallProgress>): Promise<InstalledToolchain> {

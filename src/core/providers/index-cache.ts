@@ -33,11 +33,14 @@ interface DiskEntry {
   url: string;
   fetchedAt: number;
   body: string;
+  /** Where it was fetched from (a mirror, credentials hidden), when that is not `url`. */
+  from?: string;
 }
 
 interface MemoryEntry {
   fetchedAt: number;
   value: unknown;
+  from: string;
 }
 
 /**
@@ -72,6 +75,14 @@ export class IndexCache {
     return value as T;
   }
 
+  /**
+   * Where the copy of `url` in memory came from: the mirror actually asked (credentials hidden),
+   * or `url` itself. Errors about a document's content name this, not the upstream it stands for.
+   */
+  source(url: string): string {
+    return this.memory.get(url)?.from ?? url;
+  }
+
   /** What is in memory now, fresh or not, without any I/O: for answers that must not wait. */
   peek<T>(url: string): T | undefined {
     return this.memory.get(url)?.value as T | undefined;
@@ -80,7 +91,7 @@ export class IndexCache {
   private async load<T>(url: string, parse: (body: string) => T, request: IndexRequest): Promise<T> {
     const disk = await this.readDisk(url, parse);
     if (disk && (this.options.offline || (!request.refresh && this.isFresh(disk.fetchedAt)))) {
-      return this.remember(url, disk.fetchedAt, disk.value);
+      return this.remember(url, disk.fetchedAt, disk.value, disk.from);
     }
     if (this.options.offline) {
       throw new QmError('ENETWORK', `Offline, and no copy of ${url} is cached; run once online (or turn offline mode off)`, { url });
@@ -94,18 +105,18 @@ export class IndexCache {
     } catch (error) {
       if (!disk || (error as { code?: string }).code === 'ECANCELLED') throw error;
       this.logger.warn(`Could not refresh ${url} (${(error as Error).message}); using the copy from ${new Date(disk.fetchedAt).toISOString()}.`);
-      return this.remember(url, disk.fetchedAt, disk.value);
+      return this.remember(url, disk.fetchedAt, disk.value, disk.from);
     }
     // Parse before storing: a document that does not parse must not replace a good copy.
     const value = parseFetched(parse, body, url, fetchedFrom);
     const fetchedAt = this.now();
-    await this.writeDisk({ url, fetchedAt, body });
-    return this.remember(url, fetchedAt, value);
+    await this.writeDisk({ url, fetchedAt, body, ...(fetchedFrom !== url ? { from: fetchedFrom } : {}) });
+    return this.remember(url, fetchedAt, value, fetchedFrom);
   }
 
-  private remember<T>(url: string, fetchedAt: number, value: T): T {
+  private remember<T>(url: string, fetchedAt: number, value: T, from = url): T {
     const frozen = deepFreeze(value);
-    this.memory.set(url, { fetchedAt, value: frozen });
+    this.memory.set(url, { fetchedAt, value: frozen, from });
     return frozen;
   }
 
@@ -121,11 +132,11 @@ export class IndexCache {
    * The disk copy, parsed; undefined when there is none or it no longer parses (written by
    * another version of Quartermaster, say), so that it is fetched again rather than trusted.
    */
-  private async readDisk<T>(url: string, parse: (body: string) => T): Promise<{ fetchedAt: number; value: T } | undefined> {
+  private async readDisk<T>(url: string, parse: (body: string) => T): Promise<{ fetchedAt: number; value: T; from: string } | undefined> {
     try {
       const entry = JSON.parse(await fs.readFile(this.fileFor(url), 'utf8')) as Partial<DiskEntry> | null;
       if (entry?.url !== url || typeof entry.body !== 'string' || typeof entry.fetchedAt !== 'number' || !Number.isFinite(entry.fetchedAt)) return undefined;
-      return { fetchedAt: entry.fetchedAt, value: parse(entry.body) };
+      return { fetchedAt: entry.fetchedAt, value: parse(entry.body), from: typeof entry.from === 'string' ? entry.from : url };
     } catch {
       return undefined;
     }

@@ -58,7 +58,11 @@ export class NodeProvider implements ToolProvider {
     // A release's checksums never change: keep them as long as the index itself.
     const sums = await this.indexes.get(sumsUrl, (body) => parseShasums(body, sumsUrl), request);
     const sha256 = sums[file];
-    if (!sha256) throw indexError(sumsUrl, `no checksum for ${file}`);
+    if (!sha256) {
+      // A checksum file without the entry (a mirror caught mid-sync, a bad copy cached): fetch it once more.
+      if (!request.refresh) return this.resolve(spec, platform, { ...request, refresh: true });
+      throw indexError(this.indexes.source(sumsUrl), `no checksum for ${file}`);
+    }
     return {
       ...this.layout(platform),
       tool: 'node',
@@ -67,6 +71,7 @@ export class NodeProvider implements ToolProvider {
       url: `${this.baseUrl}/${release.upstreamVersion}/${file}`,
       sha256,
       archive: target.archive,
+      recheck: (again = {}) => this.resolve({ kind: 'exact', raw: release.upstreamVersion, version: release.version }, platform, { ...again, refresh: true }),
     };
   }
 }

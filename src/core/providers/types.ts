@@ -36,6 +36,12 @@ export interface ResolvedToolchain {
   binDirs: string[];
   /** Programs a toolchain provides, for `qm which` and checking an unpacked tree. */
   executables: string[];
+  /**
+   * Set when `sha256` came from a cached index (not from qm.lock): resolves this same release
+   * again with its indexes fetched afresh. A download that does not match asks this once: a bad
+   * or stale checksum file would otherwise stay cached for an hour.
+   */
+  recheck?: (request?: ProviderRequest) => Promise<ResolvedToolchain>;
 }
 
 /** Where things are in a toolchain for one platform, whatever its version. */
