@@ -39,6 +39,7 @@ export class Downloader {
       retries: options.retries ?? 4,
       backoff: { baseMs: options.baseBackoffMs ?? 250, maxMs: options.maxBackoffMs ?? 8_000 },
       idleTimeoutMs: options.idleTimeoutMs ?? 30_000,
+      headersPatienceMs: options.headersPatienceMs ?? 15 * 60_000,
       maxRedirects,
       userAgent: options.userAgent ?? 'quartermaster',
       logger: options.logger ?? silentLogger,

@@ -9,6 +9,8 @@ export interface Failure {
   retryAfterMs?: number;
   /** Retry without waiting: the failure was ours to fix (an unusable 206), not the server's load. */
   immediate?: boolean;
+  /** The request was sent on a live connection and no response headers came in time. */
+  awaitingHeaders?: boolean;
 }
 
 /** 408 Request Timeout, 429 Too Many Requests and every 5xx may succeed later. */
@@ -67,17 +69,20 @@ export function transportFailure(error: unknown, url: string, signal: AbortSigna
   const code = errorCode(error);
   const reason = describe(error, code);
   if (code !== undefined && TIMEOUTS.has(code)) {
-    return { error: new QmError('ETIMEOUT', `GET ${url} failed: ${TIMEOUT_WORDS[code]}`, { url, cause: error }), retryable: true };
+    const failure: Failure = { error: new QmError('ETIMEOUT', `GET ${url} failed: ${TIMEOUT_WORDS[code]}`, { url, cause: error }), retryable: true };
+    if (code === 'UND_ERR_HEADERS_TIMEOUT') failure.awaitingHeaders = true;
+    return failure;
   }
   const retryable = code !== undefined && RETRYABLE_NETWORK.has(code);
   return { error: new QmError('ENETWORK', `GET ${url} failed: ${reason}`, { url, cause: error }), retryable };
 }
 
 /** Keeps the code and facts of the last failure, saying that retrying did not help. */
-export function exhausted(failure: Failure, attempts: number): QmError {
+export function exhausted(failure: Failure, attempts: number, why?: string): QmError {
   const { error } = failure;
-  if (attempts === 1) return error;
-  return new QmError(error.code, `${error.message} (gave up after ${attempts} attempts)`, { ...error.details, cause: error });
+  if (attempts === 1 && why === undefined) return error;
+  const note = [why, attempts > 1 ? `gave up after ${attempts} attempts` : undefined].filter(Boolean).join('; ');
+  return new QmError(error.code, `${error.message} (${note})`, { ...error.details, cause: error });
 }
 
 /** The first errno-style code on the error or its cause chain (undici wraps some). */

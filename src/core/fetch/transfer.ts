@@ -13,6 +13,7 @@ export interface TransferSettings {
   retries: number;
   backoff: BackoffPolicy;
   idleTimeoutMs: number;
+  headersPatienceMs: number;
   maxRedirects: number;
   userAgent: string;
   logger: Logger;
@@ -36,6 +37,8 @@ export interface TransferCounts {
 }
 
 const PROGRESS_INTERVAL_MS = 100;
+/** The longest single wait for response headers, however long the patience. */
+const MAX_HEADERS_WAIT_MS = 5 * 60_000;
 
 /**
  * Fetches one URL into a sink, retrying and resuming. Retries and resumes share one budget of
@@ -49,15 +52,24 @@ export async function transfer(settings: TransferSettings, request: TransferRequ
   const progress = new ProgressThrottle(request.onProgress);
   let failures = 0;
   let furthest = 0;
+  const headers = new HeadersWait(settings);
   const shown = redactUrl(request.url);
   for (let attempts = 1; ; attempts++) {
     if (request.signal?.aborted) throw cancelledError(request.signal, `GET ${shown}`);
-    const failure = await attempt(settings, request, state, counts, progress);
+    const failure = await attempt(settings, request, state, counts, progress, headers.timeoutMs);
     if (!failure) {
       progress.report(request.sink.received, state.total, true);
       return counts;
     }
     if (!failure.retryable) throw failure.error;
+    if (failure.awaitingHeaders) {
+      // Connected, asked, and not answered yet: a cache may be filling ahead of us (nginx's
+      // proxy_cache_lock answers nobody until the fill ends). Patience, not the retry budget.
+      const waited = headers.timeoutMs;
+      if (!headers.extend()) throw exhausted(failure, attempts, `waited ${formatMs(headers.waitedMs)} in all`);
+      settings.logger.info(`No response headers from ${shown} within ${formatMs(waited)}; asking again and waiting up to ${formatMs(headers.timeoutMs)}`);
+      continue;
+    }
     if (state.total !== undefined && request.sink.received === state.total) {
       // Every byte arrived before the connection failed: a Range for more would get 416 and
       // start over. Whether the bytes are right is the caller's digest check.
@@ -84,6 +96,7 @@ async function attempt(
   state: ResumeState,
   counts: TransferCounts,
   progress: ProgressThrottle,
+  headersTimeoutMs: number,
 ): Promise<Failure | undefined> {
   const { sink, signal } = request;
   const target = new URL(request.url);
@@ -104,7 +117,7 @@ async function attempt(
         ...state.requestHeaders(sink.received),
       },
       signal,
-      headersTimeout: settings.idleTimeoutMs,
+      headersTimeout: headersTimeoutMs,
       bodyTimeout: settings.idleTimeoutMs,
     });
     body = response.body;
@@ -195,6 +208,32 @@ function statusNote(response: Dispatcher.ResponseData, maxRedirects: number): st
     return `${statusText || 'Redirect'} (redirect to ${String(headers.location)} not followed: at most ${maxRedirects} allowed)`;
   }
   return statusText;
+}
+
+/**
+ * The wait for response headers: `idleTimeoutMs` at first, doubled after each wait that ran
+ * out (up to MAX_HEADERS_WAIT_MS), until `headersPatienceMs` has been spent over the transfer.
+ */
+class HeadersWait {
+  timeoutMs: number;
+  waitedMs = 0;
+
+  constructor(private readonly settings: Pick<TransferSettings, 'idleTimeoutMs' | 'headersPatienceMs'>) {
+    this.timeoutMs = settings.idleTimeoutMs;
+  }
+
+  /** Counts the wait that just ran out; false when the patience is spent. */
+  extend(): boolean {
+    this.waitedMs += this.timeoutMs;
+    const left = this.settings.headersPatienceMs - this.waitedMs;
+    if (left <= 0) return false;
+    this.timeoutMs = Math.min(this.timeoutMs * 2, Math.max(MAX_HEADERS_WAIT_MS, this.settings.idleTimeoutMs), left);
+    return true;
+  }
+}
+
+function formatMs(ms: number): string {
+  return ms >= 60_000 && ms % 60_000 === 0 ? `${ms / 60_000} min` : ms >= 1000 && ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
 }
 
 /** At most one callback per interval while bytes flow, plus forced ones at restarts and the end. */

@@ -15,8 +15,18 @@ export interface MirrorRule {
 export interface DownloaderOptions {
   /** Milliseconds to establish a connection (TCP + TLS). Default 15 000. */
   connectTimeoutMs?: number;
-  /** Milliseconds without a single body byte before the transfer counts as stalled. Default 30 000. */
+  /**
+   * Milliseconds without a single body byte before the transfer counts as stalled, and the first
+   * wait for a response's headers. Default 30 000.
+   */
   idleTimeoutMs?: number;
+  /**
+   * How long, over one transfer, a connected request may wait for response headers in all. A
+   * server that accepted the request but has not answered (a cache filling ahead of us, nginx's
+   * `proxy_cache_lock`) is asked again with twice the wait each time, up to 5 minutes a wait,
+   * without spending the retry budget. Default 15 minutes.
+   */
+  headersPatienceMs?: number;
   /** Extra attempts after the first on connection errors, 429 and 5xx. Default 4. */
   retries?: number;
   /** First backoff delay; doubles each attempt, with full jitter, capped at `maxBackoffMs`. Default 250. */
