@@ -1,5 +1,6 @@
 import { DownloadManager } from './download-manager';
 import { Downloader } from './fetch/downloader';
+import { httpHostsFromEnv } from './fetch/http-hosts';
 import { defaultHome, HomeLayout } from './home';
 import { Installer } from './install/installer';
 import { silentLogger, type Logger } from './log';
@@ -21,6 +22,10 @@ export interface CoreOptions {
   /** Default true: check TLS certificates. */
   strictSsl?: boolean;
   allowInsecureHttp?: boolean;
+  /** Hosts that may be fetched over plain http (`host` or `host:port`); default QM_ALLOW_HTTP_HOSTS from `env`. */
+  allowHttpHosts?: string[];
+  /** A PEM bundle of extra CA certificates; default QM_CA_CERTS from `env`. NODE_EXTRA_CA_CERTS applies either way. */
+  caCertificates?: string;
   indexTtlMs?: number;
   logger?: Logger;
 }
@@ -50,6 +55,8 @@ export function createCore(options: CoreOptions = {}): CoreServices {
     ...(options.proxy ? { proxy: options.proxy } : {}),
     ...(options.allowInsecureHttp ? { allowInsecureHttp: true } : {}),
     ...(options.strictSsl === false ? { strictSsl: false } : {}),
+    allowHttpHosts: options.allowHttpHosts?.length ? options.allowHttpHosts : httpHostsFromEnv(env),
+    ...(options.caCertificates || env.QM_CA_CERTS ? { caCertificates: options.caCertificates || env.QM_CA_CERTS } : {}),
   });
   const locks = new LockManager(layout.locksDir, { logger });
   const manager = new DownloadManager({

@@ -14,6 +14,10 @@ export interface Settings {
   strictSsl: boolean;
   maxConcurrentDownloads: number;
   offline: boolean;
+  /** A PEM file of extra CAs; '' = QM_CA_CERTS from the environment. */
+  caCertificates: string;
+  /** Hosts allowed plain http; [] = QM_ALLOW_HTTP_HOSTS from the environment. */
+  allowHttpHosts: string[];
 }
 
 const TOOLS: readonly ToolName[] = ['node', 'go', 'zig'];
@@ -48,6 +52,8 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings & {
     strictSsl: http.get<boolean>('proxyStrictSSL') ?? true,
     maxConcurrentDownloads: clamp(qm.get<number>('maxConcurrentDownloads') ?? 4, 1, 16),
     offline: qm.get<boolean>('offline') ?? false,
+    caCertificates: qm.get<string>('caCertificates')?.trim() ?? '',
+    allowHttpHosts: (qm.get<unknown[]>('allowHttpHosts') ?? []).filter((host): host is string => typeof host === 'string' && host.trim() !== '').map((host) => host.trim()),
     problems,
   };
 }
@@ -66,13 +72,15 @@ export function coreOptions(settings: Settings, logger: CoreOptions['logger']): 
     strictSsl: settings.strictSsl,
     maxConcurrentDownloads: settings.maxConcurrentDownloads,
     offline: settings.offline,
+    ...(settings.caCertificates ? { caCertificates: settings.caCertificates } : {}),
+    ...(settings.allowHttpHosts.length > 0 ? { allowHttpHosts: settings.allowHttpHosts } : {}),
     ...(logger ? { logger } : {}),
   };
 }
 
 /** Settings the running core was built from: changing one needs a new core (a window reload). */
 export function affectsCore(event: vscode.ConfigurationChangeEvent): boolean {
-  return ['home', 'mirrors', 'proxy', 'maxConcurrentDownloads', 'offline'].some((key) => event.affectsConfiguration(`quartermaster.${key}`))
+  return ['home', 'mirrors', 'proxy', 'maxConcurrentDownloads', 'offline', 'caCertificates', 'allowHttpHosts'].some((key) => event.affectsConfiguration(`quartermaster.${key}`))
     || event.affectsConfiguration('http.proxy')
     || event.affectsConfiguration('http.proxyStrictSSL');
 }
@@ -81,6 +89,8 @@ export function affectsCore(event: vscode.ConfigurationChangeEvent): boolean {
 export function environmentFor(settings: Settings): Record<string, string> {
   const env: Record<string, string> = { QM_HOME: settings.home };
   for (const [tool, url] of Object.entries(settings.mirrors)) env[`QM_MIRROR_${tool.toUpperCase()}`] = url;
+  if (settings.caCertificates) env.QM_CA_CERTS = settings.caCertificates;
+  if (settings.allowHttpHosts.length > 0) env.QM_ALLOW_HTTP_HOSTS = settings.allowHttpHosts.join(',');
   return env;
 }
 

@@ -330,7 +330,7 @@ describe('package.json contributions', () => {
     });
 
     it('a repository cannot move the cache or redirect downloads', () => {
-      for (const key of ['home', 'mirrors', 'proxy']) {
+      for (const key of ['home', 'mirrors', 'proxy', 'caCertificates', 'allowHttpHosts']) {
         const setting = properties[`quartermaster.${key}`]!;
         assert.equal(setting.scope, 'machine', key);
         assert.equal(setting.restricted, true, key);

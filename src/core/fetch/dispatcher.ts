@@ -1,5 +1,7 @@
+import type { SecureContext } from 'node:tls';
 import { Agent, Dispatcher, EnvHttpProxyAgent, interceptors } from 'undici';
 import { QmError } from '../errors';
+import { trustedContext } from './ca-certificates';
 import { guardedFactory } from './early-close-guard';
 import { chooseProxy, type ProxyChoice } from './proxy-url';
 import { isLoopbackHost, redactCredentials, redactUrl } from './url-policy';
@@ -17,6 +19,8 @@ export interface DispatcherSettings {
   strictSsl: boolean;
   /** Throws for a URL that may not be fetched; called for the request and every redirect hop. */
   checkUrl: (url: string) => void;
+  /** A PEM bundle of extra CAs to trust (see ca-certificates.ts). */
+  caCertificates?: string | undefined;
 }
 
 export { chooseProxy, type ProxyChoice } from './proxy-url';
@@ -27,7 +31,8 @@ export { chooseProxy, type ProxyChoice } from './proxy-url';
  * to plain http on another host is refused before any connection is made to it.
  */
 export function createDispatcher(settings: DispatcherSettings): Dispatcher {
-  const connect = { timeout: settings.connectTimeoutMs, rejectUnauthorized: settings.strictSsl };
+  const secureContext = trustedContext(settings.caCertificates);
+  const connect = { timeout: settings.connectTimeoutMs, rejectUnauthorized: settings.strictSsl, ...(secureContext ? { secureContext } : {}) };
   const choice = chooseProxy(settings.proxy, settings.env);
   const proxied = choice && proxyAgent(choice, connect);
   const direct = new Agent({ connect, factory: guardedFactory() });
@@ -36,7 +41,7 @@ export function createDispatcher(settings: DispatcherSettings): Dispatcher {
   return base.compose(policyGuard(settings.checkUrl), interceptors.redirect({ maxRedirections: settings.maxRedirects }));
 }
 
-function proxyAgent(choice: ProxyChoice, connect: { timeout: number; rejectUnauthorized: boolean }): Dispatcher {
+function proxyAgent(choice: ProxyChoice, connect: { timeout: number; rejectUnauthorized: boolean; secureContext?: SecureContext }): Dispatcher {
   try {
     // Values are passed explicitly ('' = none) so undici never falls back to process.env.
     return new EnvHttpProxyAgent({

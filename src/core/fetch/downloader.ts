@@ -23,7 +23,7 @@ export class Downloader {
   private readonly settings: Omit<TransferSettings, 'dispatcher'>;
 
   constructor(options: DownloaderOptions = {}) {
-    this.policy = new UrlPolicy(options.allowInsecureHttp ?? false, options.mirrors ?? []);
+    this.policy = new UrlPolicy(options.allowInsecureHttp ?? false, options.mirrors ?? [], options.allowHttpHosts ?? []);
     const maxRedirects = options.maxRedirects ?? 5;
     this.dispatcherSettings = {
       connectTimeoutMs: options.connectTimeoutMs ?? 15_000,
@@ -33,6 +33,7 @@ export class Downloader {
       proxyLoopback: options.proxyLoopback ?? false,
       strictSsl: options.strictSsl ?? true,
       checkUrl: (url) => void this.policy.check(url),
+      caCertificates: options.caCertificates,
     };
     checkProxyUrl(options.proxy, this.dispatcherSettings.env);
     this.settings = {

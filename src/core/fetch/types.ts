@@ -46,6 +46,16 @@ export interface DownloaderOptions {
   strictSsl?: boolean;
   /** Allow plain http:// to non-loopback hosts. Default false. */
   allowInsecureHttp?: boolean;
+  /**
+   * Hosts that may be fetched over plain http (an org mirror without TLS): `host` (any port) or
+   * `host:port`, each named explicitly. A bad entry fails each request with EUSAGE. Default none.
+   */
+  allowHttpHosts?: readonly string[];
+  /**
+   * A PEM bundle of CA certificates to trust besides the built-in ones (and NODE_EXTRA_CA_CERTS):
+   * an org mirror or proxy signed by an internal CA. Unreadable or empty: each request fails with EUSAGE.
+   */
+  caCertificates?: string;
   /** Prefix rewrites applied before anything else, first match wins. */
   mirrors?: MirrorRule[];
   /** Redirects followed per request. Default 5. */

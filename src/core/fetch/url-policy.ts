@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { QmError } from '../errors';
+import { isAllowedHttpHost, parseHttpHost, type HttpHost } from './http-hosts';
 import type { MirrorRule } from './types';
 
 /**
@@ -54,14 +55,28 @@ export function isLoopbackHost(hostname: string): boolean {
 }
 
 /**
- * What may be fetched: http: and https: only, and plain http only to this machine unless
- * explicitly allowed. Checked for the request URL and again for every redirect hop.
+ * What may be fetched: http: and https: only, and plain http only to this machine or to a host
+ * named in `allowHttpHosts` (or anywhere with `allowInsecureHttp`). Checked for the request URL
+ * and again for every redirect hop.
  */
 export class UrlPolicy {
+  private readonly httpHosts: readonly HttpHost[];
+  /** A bad allowlist entry fails every request that needs the policy, not the process that read it. */
+  private readonly hostsError: QmError | undefined;
+
   constructor(
     private readonly allowInsecureHttp: boolean,
     private readonly mirrors: readonly MirrorRule[] = [],
-  ) {}
+    allowHttpHosts: readonly string[] = [],
+  ) {
+    let hosts: HttpHost[] = [];
+    try {
+      hosts = allowHttpHosts.map(parseHttpHost);
+    } catch (error) {
+      this.hostsError = error as QmError;
+    }
+    this.httpHosts = hosts;
+  }
 
   /** Mirror rewrite, then `check`; returns the normalised URL to fetch. */
   resolve(url: string): string {
@@ -70,6 +85,7 @@ export class UrlPolicy {
 
   /** Throws EURL for unparsable URLs and other schemes, EINSECURE for plain http to another host. */
   check(url: string): URL {
+    if (this.hostsError) throw this.hostsError;
     let parsed: URL;
     try {
       parsed = new URL(url);
@@ -80,11 +96,12 @@ export class UrlPolicy {
     if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
       throw new QmError('EURL', `Unsupported URL scheme "${parsed.protocol}" in ${shown}: only https: and http: can be downloaded`, { url: shown });
     }
-    if (parsed.protocol === 'http:' && !this.allowInsecureHttp && !isLoopbackHost(parsed.hostname)) {
+    if (parsed.protocol === 'http:' && !this.allowInsecureHttp && !isLoopbackHost(parsed.hostname) && !isAllowedHttpHost(parsed, this.httpHosts)) {
       throw new QmError(
         'EINSECURE',
         `Refusing to download ${shown} over plain http: anyone on the network could alter it. ` +
-          'Use an https:// URL or mirror, or allow insecure http explicitly (allowInsecureHttp).',
+          `Use an https:// URL or mirror, or allow this host explicitly: QM_ALLOW_HTTP_HOSTS=${parsed.host} ` +
+          '(quartermaster.allowHttpHosts in VS Code).',
         { url: shown },
       );
     }
