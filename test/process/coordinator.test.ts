@@ -9,8 +9,9 @@ import { promisify } from 'node:util';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { createMessageConnection, SocketMessageReader, SocketMessageWriter } from 'vscode-jsonrpc/node';
 import { CoordinatorClient } from '../../src/core/coordinator/client';
-import { endpointFor, prepareEndpointDir } from '../../src/core/coordinator/endpoint';
+import { currentHost, endpointFor, hostTag, prepareEndpointDir } from '../../src/core/coordinator/endpoint';
 import { HomeLayout } from '../../src/core/home';
+import { electionLockKey } from '../../src/core/store/lock-keys';
 import { LockManager } from '../../src/core/store/locks';
 import { HelloRequest, InstallRequest, PROTOCOL_VERSION, type JobProgress } from '../../src/shared/protocol';
 import { MirrorServer } from '../fixtures/mirror-server';
@@ -297,7 +298,7 @@ describe('the coordinator across processes (one QM_HOME, many requesters, hostil
     const host = await startHost();
     assert.equal(host.first.role, 'client');
     // Hold the election, so that the host, once its leader is gone, can only elect after the endpoint is set up below.
-    const election = await new LockManager(layout().locksDir).tryAcquire('coordinator-election', 'test: hold the election');
+    const election = await new LockManager(layout().locksDir).tryAcquire(electionLockKey(hostTag(currentHost())), 'test: hold the election');
     assert.ok(election);
     await leader.child.kill('SIGKILL');
     await fs.rm(endpoint);

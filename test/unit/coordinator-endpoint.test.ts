@@ -4,7 +4,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { checkSocketFile, endpointFor, isPipe, prepareEndpointDir } from '../../src/core/coordinator/endpoint';
+import { checkSocketFile, currentHost, endpointFor, hostTag, isPipe, prepareEndpointDir } from '../../src/core/coordinator/endpoint';
 import { isQmError } from '../../src/core/errors';
 import { tempHome } from '../helpers/temp-home';
 
@@ -26,17 +26,31 @@ async function modeOf(file: string): Promise<number> {
 }
 
 describe('endpointFor', () => {
-  it('puts the socket under QM_HOME/run when the path is short enough', () => {
-    assert.equal(endpointFor('/tmp/qm-home', 'linux'), '/tmp/qm-home/run/coordinator.sock');
+  const HOST = { hostname: 'build-7', bootId: 'fd58bf7e-16db-4245-884f-a4bf878d7995' };
+  const TAG = hostTag(HOST);
+
+  it('puts the socket under QM_HOME/run, named for this host, when the path is short enough', () => {
+    assert.match(TAG, /^build-7-[0-9a-f]{10}$/);
+    assert.equal(endpointFor('/tmp/qm-home', 'linux', HOST), `/tmp/qm-home/run/coordinator-${TAG}.sock`);
+  });
+
+  it('gives every host sharing a home its own endpoint: another hostname, or the same hostname on another kernel', () => {
+    const here = endpointFor('/shared/qm', 'linux', HOST);
+    assert.notEqual(endpointFor('/shared/qm', 'linux', { ...HOST, hostname: 'build-8' }), here);
+    assert.notEqual(endpointFor('/shared/qm', 'linux', { ...HOST, bootId: '0b8e3a9c-0000-4000-8000-000000000000' }), here);
+    assert.equal(endpointFor('/shared/qm', 'linux', { ...HOST }), here, 'one host, one endpoint');
+    assert.match(hostTag({ hostname: 'a weird/host name that is long' }), /^a_weird_host_name_th-[0-9a-f]{10}$/);
+    assert.equal(endpointFor('/tmp/qm-home', 'linux'), endpointFor('/tmp/qm-home', 'linux', currentHost()));
   });
 
   it('falls back to a short hashed path in a per-user temp directory for a long QM_HOME', () => {
     const home = path.join('/tmp', 'a'.repeat(120));
-    const endpoint = endpointFor(home, 'linux');
+    const endpoint = endpointFor(home, 'linux', HOST);
     assert.equal(path.dirname(endpoint), path.join(os.tmpdir(), `qm-${process.getuid?.() ?? 0}`));
-    assert.match(path.basename(endpoint), /^[0-9a-f]{16}\.sock$/);
+    assert.match(path.basename(endpoint), new RegExp(`^[0-9a-f]{16}-${TAG}\\.sock$`));
     assert.ok(Buffer.byteLength(endpoint) <= 100, `${endpoint} fits in sun_path`);
-    assert.notEqual(endpointFor(`${home}b`, 'linux'), endpoint, 'another long home gets another endpoint');
+    assert.notEqual(endpointFor(`${home}b`, 'linux', HOST), endpoint, 'another long home gets another endpoint');
+    assert.notEqual(endpointFor(home, 'linux', { ...HOST, hostname: 'build-8' }), endpoint, 'and another host too');
   });
 
   it('gives every spelling of one home the same endpoint, and different homes different ones', () => {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -7,22 +8,58 @@ import { QmError } from '../errors';
 /** sun_path is 108 bytes on Linux and 104 on macOS, terminator included: stay well under. */
 const MAX_SOCKET_PATH = 100;
 
+/**
+ * Which host a coordinator serves: its hostname and the kernel's boot id. Processes that agree
+ * on both run on one kernel and can reach one Unix socket; any other process sharing QM_HOME
+ * (another machine on NFS or GlusterFS, a container of another kernel that happens to share the
+ * hostname) has its own coordinator and meets this one only through the store.
+ */
+export interface HostIdentity {
+  hostname: string;
+  /** /proc/sys/kernel/random/boot_id; undefined where there is none (macOS, Windows). */
+  bootId?: string;
+}
+
+let thisHost: HostIdentity | undefined;
+
+/** This machine; read once. (The store's process identity carries the same two facts for its locks.) */
+export function currentHost(): HostIdentity {
+  if (thisHost) return thisHost;
+  let bootId: string | undefined;
+  try {
+    bootId = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() || undefined;
+  } catch {
+    bootId = undefined;
+  }
+  thisHost = { hostname: os.hostname(), ...(bootId ? { bootId } : {}) };
+  return thisHost;
+}
+
+/** `<hostname, readable and short>-<hash of hostname and boot id>`: unique per host, and still says whose. */
+export function hostTag(host: HostIdentity): string {
+  const readable = host.hostname.replace(/[^A-Za-z0-9.-]/g, '_').slice(0, 20) || 'host';
+  const hash = createHash('sha256').update(`${host.hostname}\0${host.bootId ?? ''}`).digest('hex').slice(0, 10);
+  return `${readable}-${hash}`;
+}
+
 function homeHash(home: string): string {
   return createHash('sha256').update(path.resolve(home)).digest('hex').slice(0, 16);
 }
 
 /**
- * Where the coordinator for a QM_HOME listens: `QM_HOME/run/coordinator.sock`, or when that is
- * too long for a Unix socket, a name hashed from QM_HOME in a private directory under the temp
- * dir; on Windows a named pipe named by the same hash. Every process sharing QM_HOME computes
- * the same endpoint, so they all find one coordinator.
+ * Where this host's coordinator for a QM_HOME listens: `QM_HOME/run/coordinator-<host tag>.sock`,
+ * or when that is too long for a Unix socket, a name hashed from QM_HOME and the tag in a private
+ * directory under the temp dir; on Windows a named pipe (local to the machine anyway). Every
+ * process of one host sharing QM_HOME computes the same endpoint and finds one coordinator;
+ * hosts sharing QM_HOME over a network filesystem never touch each other's socket.
  */
-export function endpointFor(home: string, platform: NodeJS.Platform = process.platform): string {
+export function endpointFor(home: string, platform: NodeJS.Platform = process.platform, host: HostIdentity = currentHost()): string {
   if (platform === 'win32') return `\\\\.\\pipe\\quartermaster-${homeHash(home)}`;
-  const preferred = path.join(path.resolve(home), 'run', 'coordinator.sock');
+  const tag = hostTag(host);
+  const preferred = path.join(path.resolve(home), 'run', `coordinator-${tag}.sock`);
   if (Buffer.byteLength(preferred) <= MAX_SOCKET_PATH) return preferred;
   const uid = process.getuid?.() ?? 0;
-  return path.join(os.tmpdir(), `qm-${uid}`, `${homeHash(home)}.sock`);
+  return path.join(os.tmpdir(), `qm-${uid}`, `${homeHash(home)}-${tag}.sock`);
 }
 
 export function isPipe(endpoint: string): boolean {

@@ -2,12 +2,12 @@ import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs/promises';
 import { QmError, isQmError } from '../errors';
 import { silentLogger, type Logger } from '../log';
-import { ELECTION_LOCK_KEY } from '../store/lock-keys';
+import { electionLockKey } from '../store/lock-keys';
 import type { Platform } from '../platform';
 import type { CoreServices } from '../services';
 import type { InstallParams, InstallResult, JobProgress } from '../../shared/protocol';
 import { CoordinatorClient } from './client';
-import { endpointFor, isPipe, prepareEndpointDir } from './endpoint';
+import { currentHost, endpointFor, hostTag, isPipe, prepareEndpointDir, type HostIdentity } from './endpoint';
 import { CoordinatorServer } from './server';
 import { CoordinatorService, type CoordinatorApi } from './service';
 
@@ -17,8 +17,10 @@ export interface CoordinatorHostOptions {
   core: CoreServices;
   platform: Platform;
   logger?: Logger;
-  /** Default: the endpoint computed from QM_HOME. */
+  /** Default: this host's endpoint for QM_HOME. */
   endpoint?: string;
+  /** Default: this machine (hostname and boot id). */
+  host?: HostIdentity;
 }
 
 
@@ -32,6 +34,7 @@ export interface CoordinatorHostOptions {
 export class CoordinatorHost {
   readonly service: CoordinatorService;
   readonly endpoint: string;
+  private readonly electionKey: string;
   private readonly events = new EventEmitter();
   private readonly logger: Logger;
   private server: CoordinatorServer | undefined;
@@ -44,7 +47,9 @@ export class CoordinatorHost {
   private constructor(private readonly options: CoordinatorHostOptions) {
     this.logger = options.logger ?? silentLogger;
     this.service = new CoordinatorService(options.core, options.platform);
-    this.endpoint = options.endpoint ?? endpointFor(options.core.layout.root);
+    const host = options.host ?? currentHost();
+    this.endpoint = options.endpoint ?? endpointFor(options.core.layout.root, process.platform, host);
+    this.electionKey = electionLockKey(hostTag(host));
   }
 
   static async start(options: CoordinatorHostOptions): Promise<CoordinatorHost> {
@@ -109,7 +114,7 @@ export class CoordinatorHost {
 
   private async runElection(): Promise<void> {
     const { core } = this.options;
-    const { lock } = await core.locks.acquire(ELECTION_LOCK_KEY, { purpose: 'coordinator election' });
+    const { lock } = await core.locks.acquire(this.electionKey, { purpose: 'coordinator election' });
     try {
       if (this.disposed) return;
       await prepareEndpointDir(this.endpoint);

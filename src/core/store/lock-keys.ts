@@ -24,8 +24,10 @@ export function isToolchainLockKey(key: string): boolean {
   return key.startsWith('toolchain-');
 }
 
-/** Decides which process on a host serves the coordinator. */
-export const ELECTION_LOCK_KEY = 'coordinator-election';
+/** Decides which process on a host serves that host's coordinator; hosts sharing QM_HOME elect apart. */
+export function electionLockKey(hostTag: string): string {
+  return `coordinator-election-${hostTag}`;
+}
 
 /**
  * Guards a read-modify-write of one project file (qm.toml, qm.lock), so concurrent edits merge
