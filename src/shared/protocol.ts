@@ -141,6 +141,14 @@ export interface StatusResult {
 /** client → coordinator: what is going on now. */
 export const StatusRequest = new RequestType0<StatusResult, void>('qm/status');
 
+/**
+ * client → coordinator: are you there? Answered at once. A client waiting on a request that has
+ * heard nothing from its coordinator for a few seconds asks this; one that still hears nothing
+ * (a coordinator stopped with SIGSTOP, or hung) gives up on it and works alone. Any answer, an
+ * error from a coordinator that does not know the method included, counts as alive.
+ */
+export const PingRequest = new RequestType0<null, void>('qm/ping');
+
 /** The error codes crossing the wire are QmError codes; the message is the QmError's. */
 export interface WireError {
   code: string;

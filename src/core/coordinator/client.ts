@@ -7,6 +7,7 @@ import {
   InstallRequest,
   ListInstalledRequest,
   ListRemoteRequest,
+  PingRequest,
   PROTOCOL_VERSION,
   ProgressNotification,
   ResolveRequest,
@@ -35,18 +36,47 @@ export type Probe =
 
 const HELLO_TIMEOUT_MS = 2_000;
 
+export interface ClientOptions {
+  /** While a request waits, a silence this long sends a ping. Default 2 s. */
+  heartbeatMs?: number;
+  /**
+   * While a request waits, a silence this long (no progress, no answer, no pong) gives up on the
+   * coordinator: a stopped or hung one would otherwise hold its clients forever. Default 10 s,
+   * the locks' stale time: by then a client working alone can take over what it held.
+   */
+  silenceLimitMs?: number;
+}
+
 /** A connection to the coordinator, speaking src/shared/protocol.ts. */
 export class CoordinatorClient implements CoordinatorApi {
   private readonly events = new EventEmitter();
   private isClosed = false;
+  private closeReason: QmError | undefined;
+  private lastHeard = performance.now();
+  private waiting = 0;
+  private watchdog: NodeJS.Timeout | undefined;
+  private readonly heartbeatMs: number;
+  private readonly silenceLimitMs: number;
 
-  private constructor(private readonly connection: MessageConnection, private readonly socket: net.Socket, readonly hello: HelloResult) {
+  private constructor(
+    private readonly connection: MessageConnection,
+    private readonly socket: net.Socket,
+    readonly hello: HelloResult,
+    options: ClientOptions,
+  ) {
+    this.heartbeatMs = options.heartbeatMs ?? 2_000;
+    this.silenceLimitMs = options.silenceLimitMs ?? 10_000;
     connection.onNotification(ProgressNotification, (progress) => {
       this.events.emit('progress', progress);
+    });
+    // Any byte from the coordinator (an answer, progress, a pong) shows that it is alive.
+    socket.on('data', () => {
+      this.lastHeard = performance.now();
     });
     const onClose = (): void => {
       if (this.isClosed) return;
       this.isClosed = true;
+      this.stopWatchdog();
       this.events.emit('close');
     };
     connection.onClose(onClose);
@@ -54,7 +84,7 @@ export class CoordinatorClient implements CoordinatorApi {
   }
 
   /** Connects and says hello, telling apart "nobody there", "ours" and "something else". */
-  static async probe(endpoint: string, home: string): Promise<Probe> {
+  static async probe(endpoint: string, home: string, options: ClientOptions = {}): Promise<Probe> {
     try {
       if ((await checkSocketFile(endpoint)) === undefined) return { state: 'absent', stale: false };
     } catch (error) {
@@ -79,7 +109,7 @@ export class CoordinatorClient implements CoordinatorApi {
     try {
       const hello = await withTimeout(connection.sendRequest(HelloRequest, { protocol: PROTOCOL_VERSION, pid: process.pid, home }), HELLO_TIMEOUT_MS, endpoint);
       if (hello?.protocol !== PROTOCOL_VERSION || hello.home !== home) throw new QmError('EENDPOINT', `${endpoint} did not answer as a coordinator for ${home}`);
-      return { state: 'serving', client: new CoordinatorClient(connection, socket, hello) };
+      return { state: 'serving', client: new CoordinatorClient(connection, socket, hello, options) };
     } catch (error) {
       connection.dispose();
       socket.destroy();
@@ -123,31 +153,67 @@ export class CoordinatorClient implements CoordinatorApi {
   }
 
   dispose(): void {
+    this.stopWatchdog();
     this.connection.dispose();
     this.socket.destroy();
   }
 
-  /** Sends a request that a signal can cancel; a lost connection becomes ECOORDINATOR. */
+  /** Sends a request that a signal can cancel; a lost or silent coordinator becomes ECOORDINATOR. */
   private async request<R>(send: (token: CancellationTokenSource['token']) => Promise<R>, signal: AbortSignal | undefined, what: string): Promise<R> {
-    if (this.isClosed) throw new QmError('ECOORDINATOR', 'The coordinator connection is closed');
+    if (this.isClosed) throw this.closeReason ?? new QmError('ECOORDINATOR', 'The coordinator connection is closed');
     if (signal?.aborted) throw cancelledError(signal, what);
     const source = new CancellationTokenSource();
     const onAbort = (): void => source.cancel();
     signal?.addEventListener('abort', onAbort, { once: true });
     let subscription: { dispose(): void } | undefined;
     const lost = new Promise<never>((_, reject) => {
-      subscription = this.onClose(() => reject(new QmError('ECOORDINATOR', 'The coordinator went away while working for us')));
+      subscription = this.onClose(() => reject(this.closeReason ?? new QmError('ECOORDINATOR', 'The coordinator went away while working for us')));
     });
+    this.startWaiting();
     try {
       return await Promise.race([send(source.token), lost]);
     } catch (error) {
       if (signal?.aborted) throw cancelledError(signal, what);
+      // Closing the connection rejects what was pending with its own words: ours say why.
+      if (this.closeReason) throw this.closeReason;
       throw error instanceof QmError ? error : fromResponseError(error);
     } finally {
+      this.stopWaiting();
       subscription?.dispose();
       signal?.removeEventListener('abort', onAbort);
       source.dispose();
     }
+  }
+
+  /** Watches for silence while at least one request waits: ping after a heartbeat, give up after the limit. */
+  private startWaiting(): void {
+    if (this.waiting++ > 0) return;
+    this.lastHeard = performance.now();
+    this.watchdog = setInterval(() => this.checkSilence(), Math.max(10, Math.min(this.heartbeatMs, this.silenceLimitMs) / 2));
+    this.watchdog.unref();
+  }
+
+  private stopWaiting(): void {
+    if (--this.waiting === 0) this.stopWatchdog();
+  }
+
+  private stopWatchdog(): void {
+    clearInterval(this.watchdog);
+    this.watchdog = undefined;
+  }
+
+  private checkSilence(): void {
+    const silent = performance.now() - this.lastHeard;
+    if (silent >= this.silenceLimitMs) {
+      this.closeReason = new QmError(
+        'ECOORDINATOR',
+        `The coordinator (pid ${this.hello.pid}) has not answered for ${Math.round(silent / 1000)} s (stopped or hung?)`,
+      );
+      this.dispose();
+      return;
+    }
+    // An error answer (an older coordinator without qm/ping) is an answer too: it reaches 'data'.
+    if (silent >= this.heartbeatMs) void this.connection.sendRequest(PingRequest).catch(() => undefined);
   }
 }
 

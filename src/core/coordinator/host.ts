@@ -6,7 +6,8 @@ import { electionLockKey } from '../store/lock-keys';
 import type { Platform } from '../platform';
 import type { CoreServices } from '../services';
 import type { InstallParams, InstallResult, JobProgress } from '../../shared/protocol';
-import { CoordinatorClient } from './client';
+import { abortableWait } from '../fetch/backoff';
+import { CoordinatorClient, type ClientOptions } from './client';
 import { currentHost, endpointFor, hostTag, isPipe, prepareEndpointDir, type HostIdentity } from './endpoint';
 import { CoordinatorServer } from './server';
 import { CoordinatorService, type CoordinatorApi } from './service';
@@ -21,7 +22,13 @@ export interface CoordinatorHostOptions {
   endpoint?: string;
   /** Default: this machine (hostname and boot id). */
   host?: HostIdentity;
+  /** How a client watches its leader for silence. */
+  client?: ClientOptions;
 }
+
+/** Elections after a job's first attempt failed with ECOORDINATOR, before the job gives up. */
+const MAX_REELECTIONS = 3;
+const REELECTION_BACKOFF_MS = 250;
 
 
 /**
@@ -79,16 +86,20 @@ export class CoordinatorHost {
   }
 
   /**
-   * Installs through the coordinator. If the leader goes away mid-job, waits for the next
-   * election and asks again: installs are idempotent and the store keeps a retry safe.
+   * Installs through the coordinator. If the leader goes away (or falls silent) mid-job, waits a
+   * little, elects again and asks the next one: installs are idempotent and the store keeps a
+   * retry safe. At most MAX_REELECTIONS times, each wait about twice the last, then the job fails.
    */
   async install(params: InstallParams, signal?: AbortSignal): Promise<InstallResult> {
-    for (;;) {
+    for (let reelections = 0; ; reelections++) {
       try {
         return await this.api.install(params, signal);
       } catch (error) {
-        if (!isQmError(error, 'ECOORDINATOR') || this.disposed) throw error;
-        this.logger.info(`The coordinator went away during job ${params.jobId}; asking the next one.`);
+        if (!isQmError(error, 'ECOORDINATOR') || this.disposed || reelections >= MAX_REELECTIONS) throw error;
+        // Half fixed, half jitter: never a tight loop, and many windows do not elect in step.
+        const wait = REELECTION_BACKOFF_MS * 2 ** reelections * (0.5 + Math.random() / 2);
+        this.logger.info(`${error.message} (job ${params.jobId}); electing again in ${Math.round(wait)} ms and asking the next one.`);
+        await abortableWait(wait, signal, `Job ${params.jobId}`);
         await this.elect();
       }
     }
@@ -100,7 +111,7 @@ export class CoordinatorHost {
     // closed, or hold its lock while the process exits: let it finish, then close what it opened.
     await this.election?.catch(() => undefined);
     this.progressSubscription?.dispose();
-    this.client?.dispose();
+    this.useClient(undefined);
     await this.server?.close();
   }
 
@@ -118,11 +129,12 @@ export class CoordinatorHost {
     try {
       if (this.disposed) return;
       await prepareEndpointDir(this.endpoint);
-      const probe = await CoordinatorClient.probe(this.endpoint, core.layout.root);
+      const probe = await CoordinatorClient.probe(this.endpoint, core.layout.root, this.options.client);
       if (probe.state === 'serving') {
         this.becomeClient(probe.client);
         return;
       }
+      this.useClient(undefined);
       if (probe.state === 'refused') {
         this.logger.warn(`${probe.error.message}; working without a shared coordinator.`);
         this.setRole('standalone', this.service);
@@ -131,20 +143,27 @@ export class CoordinatorHost {
       // Nothing answers: any socket file left is a dead process's and is never trusted.
       if (probe.stale && !isPipe(this.endpoint)) await fs.rm(this.endpoint, { force: true });
       this.server = await CoordinatorServer.listen(this.endpoint, this.service, this.logger);
-      this.client = undefined;
       this.setRole('leader', this.service);
       this.logger.info(`Serving the coordinator for ${core.layout.root} at ${this.endpoint}`);
     } catch (error) {
       if (!(error instanceof QmError)) throw error;
       this.logger.warn(`Coordinator election failed (${error.message}); working without a shared coordinator.`);
+      this.useClient(undefined);
       this.setRole('standalone', this.service);
     } finally {
       await lock!.release();
     }
   }
 
-  private becomeClient(client: CoordinatorClient): void {
+  /** The leader's connection to use from now on; the one it replaces is closed, never left open. */
+  private useClient(client: CoordinatorClient | undefined): void {
+    const previous = this.client;
     this.client = client;
+    if (previous && previous !== client) previous.dispose();
+  }
+
+  private becomeClient(client: CoordinatorClient): void {
+    this.useClient(client);
     this.setRole('client', client);
     client.onClose(() => {
       if (this.disposed || this.client !== client) return;

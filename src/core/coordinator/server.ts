@@ -8,6 +8,7 @@ import {
   InstallRequest,
   ListInstalledRequest,
   ListRemoteRequest,
+  PingRequest,
   PROTOCOL_VERSION,
   ProgressNotification,
   ResolveRequest,
@@ -127,6 +128,7 @@ export class CoordinatorServer {
     connection.onRequest(ListInstalledRequest, handle0(() => this.service.listInstalled()));
     connection.onRequest(ListRemoteRequest, handle((params, signal) => this.service.listRemote(params.tool, signal)));
     connection.onRequest(StatusRequest, handle0(() => this.service.status()));
+    connection.onRequest(PingRequest, handle0(() => Promise.resolve(null)));
     connection.onError(([error]) => {
       this.logger.warn(`Closing a coordinator connection that sent something unreadable: ${error.message}`);
       close();
