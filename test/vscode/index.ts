@@ -25,8 +25,15 @@ export async function run(): Promise<void> {
   if (files.length === 0) throw new Error(`no *.test.js in ${suiteDir}: run npm run build`);
   for (const name of files) mocha.addFile(path.join(suiteDir, name));
 
-  const failures = await new Promise<number>((resolve) => mocha.run(resolve));
+  let ran = 0;
+  const failures = await new Promise<number>((resolve) => {
+    mocha.run(resolve).on('test end', (test) => {
+      if (!test.isPending()) ran++;
+    });
+  });
   if (failures > 0) throw new Error(`${failures} VS Code integration test${failures === 1 ? '' : 's'} failed`);
+  // A grep (or a session) that matches nothing would otherwise pass having tested nothing.
+  if (ran === 0) throw new Error(`No VS Code integration test ran (session ${process.env.QM_TEST_SESSION ?? 'trusted'}, QM_TEST_GREP ${JSON.stringify(process.env.QM_TEST_GREP ?? '')})`);
 }
 
 /**
