@@ -1,17 +1,17 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readlinkSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it, type TestContext } from 'node:test';
 import { crc32, deflateRawSync, gzipSync } from 'node:zlib';
 import { Header, type HeaderData } from 'tar';
 import { DEFAULT_EXTRACT_LIMITS, extractArchiveFile, extractTarStream } from '../../src/core/archive';
 import type { ExtractOptions } from '../../src/core/archive';
 import { EntryGuard } from '../../src/core/archive/entry-guard';
 import { isQmError } from '../../src/core/errors';
+import { noDescriptorList, openDescriptors } from '../helpers/open-descriptors';
 
 let work: string;
 let n = 0;
@@ -53,19 +53,9 @@ async function rejectsUnsafe(promise: Promise<unknown>, entry: string, rule: Reg
   });
 }
 
-/** Files under the test directory and pipes (to xz) this process has open; empty without /proc. */
-function openFds(): string[] {
-  const open: string[] = [];
-  if (process.platform !== 'linux') return open;
-  for (const fd of readdirSync('/proc/self/fd')) {
-    try {
-      const target = readlinkSync(`/proc/self/fd/${fd}`);
-      if (target.startsWith(work) || target.startsWith('pipe:')) open.push(`${fd} ${target}`);
-    } catch {
-      // the listing's own descriptor
-    }
-  }
-  return open;
+/** Files under the test directory and pipes (to xz) this process has open; off Linux the test says it cannot tell. */
+function openFds(t: TestContext): string[] {
+  return openDescriptors(t, (target) => target.startsWith(work) || target.startsWith('pipe:'));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -275,12 +265,12 @@ const TAR_CASES: TarCase[] = [
 describe('hostile tar archives are refused with EARCHIVE before anything is written for the entry', () => {
   for (const variant of TAR_VARIANTS) {
     for (const c of TAR_CASES) {
-      it(`${variant[0]}: ${c.title}`, async () => {
+      it(`${variant[0]}: ${c.title}`, async (t) => {
         const { parent, target } = await freshTarget();
         const entry = c.entry.replace('<parent>', parent);
-        const fds = openFds();
+        const fds = openFds(t);
         await rejectsUnsafe(extractTar(variant, rawTar(c.entries(parent)), target, c.options), entry, c.rule);
-        assert.deepEqual(openFds(), fds, 'no descriptor left open');
+        assert.deepEqual(openFds(t), fds, 'no descriptor left open');
         await assertNothingOutside(parent);
         for (const absent of c.absent ?? []) assert.equal(await exists(path.join(target, absent)), false, `${absent} was written`);
       });
@@ -308,12 +298,12 @@ describe('hostile tar archives are refused with EARCHIVE before anything is writ
     await assert.rejects(extractTar(TAR_VARIANTS[0]!, trailing, (await freshTarget()).target), (error) => isQmError(error, 'EARCHIVE') && /after its end marker/.test(error.message));
   });
 
-  it('a failure while big files are still being written leaves no descriptor open', { skip: process.platform !== 'linux' }, async () => {
+  it('a failure while big files are still being written leaves no descriptor open', { skip: noDescriptorList }, async (t) => {
     const big = Buffer.alloc(4 * 1024 * 1024, 7);
     const tar = rawTar([file('one.bin', big), file('two.bin', big), file('../evil')]);
-    const before = openFds();
+    const before = openFds(t);
     await rejectsUnsafe(extractTar(TAR_VARIANTS[0]!, tar, (await freshTarget()).target), '../evil', /escapes/);
-    assert.deepEqual(openFds(), before);
+    assert.deepEqual(openFds(t), before);
   });
 
   it('what is allowed: links that stay inside, and modes without setuid, setgid, sticky or o+w', async () => {
@@ -392,14 +382,14 @@ const ZIP_CASES: ZipCase[] = [
 
 describe('hostile zip archives are refused with EARCHIVE before anything is written', () => {
   for (const c of ZIP_CASES) {
-    it(c.title, async () => {
+    it(c.title, async (t) => {
       const { parent, target } = await freshTarget();
       const entry = c.entry.replace('<parent>', parent);
       // A good first entry: zip entries are all checked before the first byte is written.
       const entries = [zipFile('first.txt'), ...c.entries(parent)].map((e) => (e.sameAs === undefined ? e : { ...e, sameAs: e.sameAs + 1 }));
-      const fds = openFds();
+      const fds = openFds(t);
       await rejectsUnsafe(extractZip(rawZip(entries), target, c.options), entry, c.rule);
-      assert.deepEqual(openFds(), fds, 'no descriptor left open');
+      assert.deepEqual(openFds(t), fds, 'no descriptor left open');
       await assertNothingOutside(parent);
       assert.equal(await exists(target), false, 'nothing at all was written');
     });

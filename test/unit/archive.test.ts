@@ -1,18 +1,19 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createReadStream, existsSync, readdirSync, readlinkSync, watch } from 'node:fs';
+import { createReadStream, existsSync, watch } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it, type TestContext } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import * as tar from 'tar';
 import { archiveKindOf, extractArchiveFile, extractTarStream } from '../../src/core/archive';
 import type { ExtractOptions } from '../../src/core/archive';
 import { isQmError } from '../../src/core/errors';
+import { openDescriptors } from '../helpers/open-descriptors';
 
 const umask = process.umask();
 const EXEC = 0o755 & ~umask;
@@ -29,19 +30,9 @@ async function freshTarget(): Promise<{ parent: string; target: string }> {
   return { parent, target: path.join(parent, 'target') };
 }
 
-/** Files under the test directory and pipes (to xz) this process has open; empty without /proc. */
-function openFds(): string[] {
-  const open: string[] = [];
-  if (process.platform !== 'linux') return open;
-  for (const fd of readdirSync('/proc/self/fd')) {
-    try {
-      const target = readlinkSync(`/proc/self/fd/${fd}`);
-      if (target.startsWith(work) || target.startsWith('pipe:')) open.push(`${fd} ${target}`);
-    } catch {
-      // the directory listing's own descriptor, already closed
-    }
-  }
-  return open;
+/** Files under the test directory and pipes (to xz) this process has open; off Linux the test says it cannot tell. */
+function openFds(t: TestContext): string[] {
+  return openDescriptors(t, (target) => target.startsWith(work) || target.startsWith('pipe:'));
 }
 
 /**
@@ -238,10 +229,10 @@ describe('streaming', () => {
       assert.equal(result.files, 2);
     });
 
-    it(`${label}: cancellation mid-way rejects with ECANCELLED and leaves no descriptor open`, { timeout: 30_000 }, async () => {
+    it(`${label}: cancellation mid-way rejects with ECANCELLED and leaves no descriptor open`, { timeout: 30_000 }, async (t) => {
       const archive = await twoFileArchive(compress);
       const { target } = await freshTarget();
-      const fdsBefore = openFds();
+      const fdsBefore = openFds(t);
       const input = new PassThrough();
       const controller = new AbortController();
       const extraction = extractTarStream(input, kind, target, { ...options, signal: controller.signal });
@@ -250,24 +241,24 @@ describe('streaming', () => {
       controller.abort();
       await rejectsWith(extraction, 'ECANCELLED');
       assert.ok(input.destroyed, 'the input is released');
-      assert.deepEqual(openFds(), fdsBefore);
+      assert.deepEqual(openFds(t), fdsBefore);
     });
   }
 
-  it('zip: cancellation mid-way rejects with ECANCELLED and leaves no descriptor open', { timeout: 30_000 }, async () => {
+  it('zip: cancellation mid-way rejects with ECANCELLED and leaves no descriptor open', { timeout: 30_000 }, async (t) => {
     const src = path.join(work, `zip-src-${++n}`);
     await fs.mkdir(src);
     await fs.writeFile(path.join(src, 'big.bin'), randomBytes(16 * 1024 * 1024));
     const zip = path.join(work, `big-${n}.zip`);
     execFileSync('zip', ['-q', '-0', zip, 'big.bin'], { cwd: src });
     const { target } = await freshTarget();
-    const fdsBefore = openFds();
+    const fdsBefore = openFds(t);
     const controller = new AbortController();
     const extraction = extractArchiveFile(zip, 'zip', target, { signal: controller.signal });
     await waitForFile(path.join(target, 'big.bin')); // created at once, written 64 KiB at a time
     controller.abort();
     await rejectsWith(extraction, 'ECANCELLED');
-    assert.deepEqual(openFds(), fdsBefore);
+    assert.deepEqual(openFds(t), fdsBefore);
     await rejectsWith(extractArchiveFile(zip, 'zip', target, { signal: AbortSignal.abort() }), 'ECANCELLED');
   });
 

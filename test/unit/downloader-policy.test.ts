@@ -13,17 +13,8 @@ import { Downloader } from '../../src/core/fetch/downloader';
 import { ResumeState, parseContentRange } from '../../src/core/fetch/resume';
 import { applyMirrors, isLoopbackHost } from '../../src/core/fetch/url-policy';
 import { MiB, rejectsWith, useDownloaderFixture } from '../helpers/downloader-fixture';
+import { openDescriptors } from '../helpers/open-descriptors';
 
-/** How many of this process's descriptors point at `file` (Linux; elsewhere 0). */
-async function descriptorsOpenOn(file: string): Promise<number> {
-  if (process.platform !== 'linux') return 0;
-  let count = 0;
-  for (const fd of await fs.readdir('/proc/self/fd')) {
-    const target = await fs.readlink(`/proc/self/fd/${fd}`).catch(() => '');
-    if (target === file) count++;
-  }
-  return count;
-}
 
 /** A forward proxy on 127.0.0.1 that serves absolute-form GETs for http targets and records them. */
 async function startForwardProxy(): Promise<{ url: string; seen: string[]; close: () => Promise<void> }> {
@@ -166,7 +157,7 @@ void describe('Downloader cancellation and proxies', () => {
   const fx = useDownloaderFixture();
   const { downloader, file } = fx;
 
-  void it('cancels mid-body quickly with ECANCELLED and leaves no descriptor open', async () => {
+  void it('cancels mid-body quickly with ECANCELLED and leaves no descriptor open', async (t) => {
     const blob = file('slow.bin', 4 * MiB);
     fx.server.fault(blob.path, { kind: 'throttle', bytesPerSecond: 256 * 1024 });
     const controller = new AbortController();
@@ -184,11 +175,11 @@ void describe('Downloader cancellation and proxies', () => {
     });
     await rejectsWith(download, 'ECANCELLED');
     assert.ok(performance.now() - abortedAt < 1_000, 'rejected promptly');
-    assert.equal(await descriptorsOpenOn(blob.dest), 0);
+    assert.deepEqual(openDescriptors(t, (target) => target === blob.dest), []);
     assert.ok((await fs.stat(blob.dest)).size < blob.size);
   });
 
-  void it('cancels during a backoff wait without another request', async () => {
+  void it('cancels during a backoff wait without another request', async (t) => {
     const blob = file('backoff.bin', 1000);
     fx.server.fault(blob.path, { kind: 'status', status: 503, retryAfterSeconds: 60, times: 5 });
     const controller = new AbortController();
@@ -205,7 +196,7 @@ void describe('Downloader cancellation and proxies', () => {
     await rejectsWith(download, 'ECANCELLED');
     assert.ok(performance.now() - started < 5_000, 'did not sit out the minute');
     assert.equal(fx.server.stats(blob.path).requests, 1);
-    assert.equal(await descriptorsOpenOn(blob.dest), 0);
+    assert.deepEqual(openDescriptors(t, (target) => target === blob.dest), []);
   });
 
   void it('rejects at once when the signal is already aborted', async () => {
