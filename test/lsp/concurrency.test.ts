@@ -30,8 +30,8 @@ describe('language server under concurrency: 20 documents edited while a qm CLI 
 
   it('fetches each index once, never crashes, and converges on "installed"', async () => {
     const archive = world.node.find((a) => a.version === 'v22.12.0' && a.ext === 'tar.gz')!;
-    // Slow enough that the edits below overlap the download.
-    world.mirror.fault(archive.path, { kind: 'throttle', bytesPerSecond: 512 * KiB, times: 1 });
+    // Slow enough (about 2 s) that many rounds of the edits below overlap the download.
+    world.mirror.fault(archive.path, { kind: 'throttle', bytesPerSecond: 128 * KiB, times: 1 });
     const uris = await Promise.all(Array.from({ length: DOCUMENTS }, async () => world.uri(await world.project(), 'qm.toml')));
     await Promise.all(uris.map((uri, i) => client.open(uri, `# project ${i}\n[tools]\nnode = "${SPECS[i % SPECS.length]!}"\n`)));
     await Promise.all(uris.map((uri) => client.current(uri, notInstalled)));
@@ -71,6 +71,7 @@ describe('language server under concurrency: 20 documents edited while a qm CLI 
       await client.lensesUntil(uri, (lenses) => lenses[0]?.command?.title === 'node 22.12.0: installed');
     }
     assert.ok(rounds >= 3, `${rounds} rounds of edits`);
+    assert.ok(sawDownloading, `a lens showed the CLI's download while it ran (${rounds} rounds)`);
     assert.ok(client.alive, 'the server is alive');
     assert.equal(world.mirror.stats('/dist/index.json').gets, 1, 'the Node.js index was fetched once, for the server and the CLI together');
     assert.equal(world.mirror.stats('/dist/v22.12.0/SHASUMS256.txt').gets, 1, 'the release checksums too');

@@ -46,11 +46,19 @@ describe('SingleFlight', () => {
   it('shares a failure with every caller', async () => {
     const flights = new SingleFlight<string, number>();
     const gate = deferred<number>();
-    const a = flights.run('k', () => gate.promise);
-    const b = flights.run('k', () => gate.promise);
-    gate.reject(new Error('boom'));
-    await assert.rejects(a, /boom/);
-    await assert.rejects(b, /boom/);
+    let calls = 0;
+    const work = (): Promise<number> => {
+      calls++;
+      return gate.promise;
+    };
+    const a = flights.run('k', work);
+    const b = flights.run('k', work);
+    const failure = new Error('boom');
+    gate.reject(failure);
+    const [errorA, errorB] = await Promise.all([a.then(() => undefined, (e: unknown) => e), b.then(() => undefined, (e: unknown) => e)]);
+    assert.equal(calls, 1, 'one attempt, shared: the second caller did not run its own');
+    assert.equal(errorA, failure);
+    assert.equal(errorB, failure, 'both callers got that one failure');
   });
 
   it('lets one cancelled waiter go without stopping the shared work', async () => {
