@@ -1,8 +1,5 @@
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
 import * as fs from 'node:fs/promises';
-import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, afterEach, beforeEach, describe, it } from 'node:test';
@@ -13,38 +10,9 @@ import { Downloader } from '../../src/core/fetch/downloader';
 import { ResumeState, parseContentRange } from '../../src/core/fetch/resume';
 import { applyMirrors, isLoopbackHost } from '../../src/core/fetch/url-policy';
 import { MiB, rejectsWith, useDownloaderFixture } from '../helpers/downloader-fixture';
+import { startForwardProxy, type ForwardProxy } from '../helpers/forward-proxy';
 import { openDescriptors } from '../helpers/open-descriptors';
 
-
-/** A forward proxy on 127.0.0.1 that serves absolute-form GETs for http targets and records them. */
-async function startForwardProxy(): Promise<{ url: string; seen: string[]; close: () => Promise<void> }> {
-  const seen: string[] = [];
-  const server = http.createServer((req, res) => {
-    seen.push(req.url ?? '');
-    if (!req.url?.startsWith('http://')) {
-      res.writeHead(400).end('absolute-form only');
-      return;
-    }
-    const { 'proxy-connection': _dropped, ...headers } = req.headers;
-    const upstream = http.request(req.url, { method: req.method, headers }, (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.headers);
-      answer.pipe(res);
-    });
-    upstream.on('error', () => res.destroy());
-    req.pipe(upstream);
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    seen,
-    close: async () => {
-      server.closeAllConnections();
-      server.close();
-      await once(server, 'close');
-    },
-  };
-}
 
 void describe('Downloader URL policy', () => {
   const downloader = new Downloader({ env: {} });
@@ -210,7 +178,7 @@ void describe('Downloader cancellation and proxies', () => {
   });
 
   void describe('through a forward proxy', () => {
-    let proxy: Awaited<ReturnType<typeof startForwardProxy>>;
+    let proxy: ForwardProxy;
     beforeEach(async () => {
       proxy = await startForwardProxy();
     });

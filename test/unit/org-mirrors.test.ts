@@ -1,8 +1,5 @@
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
 import * as fs from 'node:fs/promises';
-import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { isQmError } from '../../src/core/errors';
@@ -10,6 +7,7 @@ import { parseHttpHost } from '../../src/core/fetch/http-hosts';
 import { createCore, type CoreOptions, type CoreServices } from '../../src/core/services';
 import { MirrorServer } from '../fixtures/mirror-server';
 import { rejectsWith } from '../helpers/downloader-fixture';
+import { startForwardProxy, type ForwardProxy } from '../helpers/forward-proxy';
 import { createTestCa, opensslMissing, type TestCa } from '../helpers/test-ca';
 import { tempHome } from '../helpers/temp-home';
 
@@ -77,35 +75,9 @@ describe('an org mirror over HTTPS signed by an internal CA (QM_CA_CERTS, quarte
   });
 });
 
-/** A forward proxy that sends every absolute-form request to one local server, whatever host it names. */
-async function startHostsProxy(target: string): Promise<{ url: string; seen: string[]; close: () => Promise<void> }> {
-  const seen: string[] = [];
-  const server = http.createServer((req, res) => {
-    seen.push(req.url ?? '');
-    const wanted = new URL(req.url ?? '/');
-    const upstream = http.request(new URL(wanted.pathname + wanted.search, target), { method: req.method }, (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.headers);
-      answer.pipe(res);
-    });
-    upstream.on('error', () => res.destroy());
-    req.pipe(upstream);
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    seen,
-    close: async () => {
-      server.closeAllConnections();
-      server.close();
-      await once(server, 'close');
-    },
-  };
-}
-
 describe('a plain-http org mirror, allowed per host (QM_ALLOW_HTTP_HOSTS, quartermaster.allowHttpHosts)', () => {
   let mirror: MirrorServer;
-  let proxy: Awaited<ReturnType<typeof startHostsProxy>>;
+  let proxy: ForwardProxy;
   let scratch: { home: string; dispose: () => Promise<void> };
   const cores: CoreServices[] = [];
 
@@ -114,7 +86,8 @@ describe('a plain-http org mirror, allowed per host (QM_ALLOW_HTTP_HOSTS, quarte
     mirror = await MirrorServer.start();
     mirror.addFile('/dist/tool.tgz', BODY);
     mirror.fault('/dist/to-elsewhere.tgz', { kind: 'redirect', to: 'http://elsewhere.corp/dist/tool.tgz' });
-    proxy = await startHostsProxy(mirror.url);
+    // Every host the tests name ("mirror.corp", ...) is the local mirror, as an org proxy would reach it.
+    proxy = await startForwardProxy((target) => new URL(target.pathname + target.search, mirror.url));
   });
   after(async () => {
     await Promise.all(cores.map((core) => core.close()));
