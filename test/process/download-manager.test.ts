@@ -133,7 +133,7 @@ describe('DownloadManager across processes sharing one QM_HOME', () => {
     // The victim's partial file survives until a recovery sees its owner is dead.
     const manager = new DownloadManager({ home, fetcher: new Downloader() });
     const report = await manager.recover();
-    assert.deepEqual(report.tempsRemoved, partials);
+    assert.deepEqual(report.tempsRemoved, partials.map((name) => `tmp/${name}`));
     assert.deepEqual(await listFiles(layout.tmpDir), []);
   });
 });

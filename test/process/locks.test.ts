@@ -60,7 +60,7 @@ describe('locks and leftovers across processes', () => {
 
     assert.equal(isOrphanTemp(path.basename(temp)), true);
     const report = await recoverHome(layout, locks);
-    assert.deepEqual(report.tempsRemoved, [path.basename(temp)]);
+    assert.deepEqual(report.tempsRemoved, [path.join('tmp', path.basename(temp))]);
     await assert.rejects(fs.access(temp));
   });
 

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { isQmError } from '../../src/core/errors';
@@ -114,5 +115,64 @@ describe('LockManager', () => {
     assert.equal(await locks.tryAcquire('blob-a', 'thief'), undefined);
     await held.release();
     assert.deepEqual(await locks.list(), []);
+  });
+
+  it('never leaves a lock taken when writing its owner record fails (errors are QmErrors)', async () => {
+    const dir = path.join(home, 'locks');
+    await fs.mkdir(path.join(dir, 'blob-a.owner.json', 'in-the-way'), { recursive: true });
+    const locks = new LockManager(dir);
+    let first;
+    try {
+      first = await locks.tryAcquire('blob-a', 'first');
+    } catch (error) {
+      assert.ok(isQmError(error), `a QmError, not ${String(error)}`);
+    }
+    await first?.release();
+    const again = await new LockManager(dir).tryAcquire('blob-a', 'another process');
+    assert.ok(again, 'the lock is free again');
+    await again.release();
+
+    // Where the lock itself cannot be created, the half-made lock goes too.
+    await fs.writeFile(path.join(dir, 'blob-b.lock'), 'not a lock directory');
+    await assert.rejects(locks.tryAcquire('blob-b', 'first'), (error) => isQmError(error, 'EIO') && error.message.includes('blob-b.lock'));
+    assert.deepEqual((await fs.readdir(dir)).filter((name) => !name.startsWith('blob-a.owner.json')).sort(), ['blob-b.lock'], 'nothing left in locks/');
+  });
+
+  it('release unlocks even when the owner record cannot be removed', async () => {
+    const dir = path.join(home, 'locks');
+    const locks = new LockManager(dir);
+    const held = await locks.tryAcquire('blob-a', 'first');
+    assert.ok(held);
+    // Wherever the record lives, make it something a plain file removal cannot remove.
+    const records = (await fs.readdir(dir, { recursive: true })).filter((name) => /owner[^/]*\.json$/.test(name));
+    assert.ok(records.length > 0);
+    for (const record of records) {
+      await fs.rm(path.join(dir, record));
+      await fs.mkdir(path.join(dir, record, 'in-the-way'), { recursive: true });
+    }
+    await held.release().catch((error: unknown) => assert.ok(isQmError(error), `a QmError, not ${String(error)}`));
+    const again = await new LockManager(dir).tryAcquire('blob-a', 'another process');
+    assert.ok(again, 'unlocked');
+    await again.release();
+  });
+
+  it('a holder that was taken over notices at its next heartbeat and leaves the new holder\'s lock alone', async () => {
+    const dir = path.join(home, 'locks');
+    let now = 0;
+    const first = await new LockManager(dir, { staleMs: 60_000, updateMs: 10_000 }).tryAcquire('blob-a', 'stopped holder');
+    assert.ok(first);
+    // A waiter whose clock has seen the heartbeat unchanged for the stale time takes over.
+    const waiter = new LockManager(dir, { staleMs: 1_000, clock: () => now });
+    assert.equal(await waiter.tryAcquire('blob-a', 'waiter'), undefined, 'first sight of this heartbeat');
+    now += 999;
+    assert.equal(await waiter.tryAcquire('blob-a', 'waiter'), undefined, 'not yet stale');
+    now += 1;
+    const second = await waiter.tryAcquire('blob-a', 'waiter');
+    assert.ok(second, 'stale by the waiter\'s own clock');
+    await first.release();
+    assert.equal(first.compromised, true);
+    assert.equal((await waiter.owner('blob-a'))?.purpose, 'waiter', 'the old holder\'s release did not unlock the new holder');
+    await second.release();
+    assert.deepEqual(await fs.readdir(dir), []);
   });
 });

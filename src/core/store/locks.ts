@@ -1,34 +1,32 @@
 import { watch, type FSWatcher } from 'node:fs';
 import * as fs from 'node:fs/promises';
-import * as path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import * as lockfile from 'proper-lockfile';
 import { cancelledError, fsError } from '../errors';
 import { silentLogger, type Logger } from '../log';
-import { writeFileAtomic } from './atomic-write';
+import { LockDirectory, newInstance, type LockOwner, type LockState } from './lock-directory';
 import { currentProcess, liveness, type Liveness, type ProcessIdentity } from './process-identity';
 
-/** Who holds a lock, and for what: what a waiting process shows its user. */
-export interface LockOwner extends ProcessIdentity {
-  purpose: string;
-  /** ISO time the lock was taken. */
-  since: string;
-}
+export type { LockOwner } from './lock-directory';
 
 export interface LockOptions {
   /**
-   * A lock whose directory mtime has not been refreshed for this long is taken over. It bounds
-   * how long a SIGKILLed holder on another host can block others. Default 10 s.
+   * A lock whose heartbeat this process has not seen change for this long, by its own clock, is
+   * taken over. It bounds how long a holder that stopped (SIGSTOP, a frozen VM, a dead host)
+   * blocks others. Default 10 s.
    */
   staleMs?: number;
-  /** How often a holder refreshes its lock. proper-lockfile needs 1 000 <= update <= stale / 2. */
+  /** How often a holder beats. Default 1 s; at most a third of `staleMs`. */
   updateMs?: number;
+  /** A monotonic clock in milliseconds, for judging staleness; default performance.now. */
+  clock?: () => number;
+  /** Who this process is, for owner records and liveness checks; default the real process. */
+  identity?: ProcessIdentity;
   logger?: Logger;
 }
 
 export interface HeldLock {
   readonly key: string;
-  /** True once proper-lockfile saw our lock taken over (e.g. the event loop was blocked past `staleMs`). */
+  /** True once our heartbeat found the lock taken over (we were stopped past `staleMs`). */
   readonly compromised: boolean;
   release(): Promise<void>;
 }
@@ -36,7 +34,8 @@ export interface HeldLock {
 export interface LockStatus {
   key: string;
   owner: LockOwner | undefined;
-  ageMs: number;
+  /** The token's name: it changes with every heartbeat of a live holder. */
+  heartbeat: string;
   liveness: Liveness;
 }
 
@@ -101,27 +100,93 @@ class ChangeSignal {
   }
 }
 
-/** proper-lockfile's floor for `stale`; used once the holder is known to be dead. */
-const MIN_STALE_MS = 2_000;
 const MAX_POLL_MS = 500;
+/** Attempts in one go when the lock changes hands under us (freed, or released but not cleared). */
+const ATTEMPTS_PER_TRY = 4;
+
+/** A lock this process holds: it beats until released, and notices a takeover at its next beat. */
+class OwnLock implements HeldLock {
+  private beat = 0;
+  private lost = false;
+  private released = false;
+  private readonly timer: NodeJS.Timeout;
+  private work: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly dir: LockDirectory,
+    private readonly instance: string,
+    updateMs: number,
+    private readonly logger: Logger,
+  ) {
+    this.timer = setInterval(() => {
+      this.work = this.work.then(() => this.tick());
+    }, updateMs);
+    this.timer.unref();
+  }
+
+  get key(): string {
+    return this.dir.key;
+  }
+
+  get compromised(): boolean {
+    return this.lost;
+  }
+
+  async release(): Promise<void> {
+    if (this.released) return;
+    this.released = true;
+    clearInterval(this.timer);
+    await this.work;
+    if (this.lost) return;
+    if (!(await this.dir.release(this.instance, this.beat))) this.noteLost();
+  }
+
+  private async tick(): Promise<void> {
+    if (this.released || this.lost) return;
+    try {
+      if (await this.dir.beat(this.instance, this.beat)) this.beat++;
+      else this.noteLost();
+    } catch (error) {
+      // A missed beat is not fatal: waiters only act on a heartbeat that stays unchanged.
+      this.logger.debug(`Lock ${this.key}: heartbeat failed (${(error as Error).message})`);
+    }
+  }
+
+  private noteLost(): void {
+    this.lost = true;
+    clearInterval(this.timer);
+    this.logger.warn(`Lock ${this.key} was taken over while held (this process was stopped past the stale time?); continuing, publishing never replaces finished work.`);
+  }
+}
 
 /**
- * Cross-process mutual exclusion per key, with proper-lockfile (mkdir locks, refreshed mtime).
- * The lock only decides who does the work; correctness comes from atomic publishing, so a
- * compromised lock is logged and the holder carries on rather than crashing the process.
+ * Cross-process mutual exclusion per key (see LockDirectory for the format). A holder beats by
+ * renaming its token; a waiter takes over a lock whose token it has seen unchanged for `staleMs`
+ * on its own monotonic clock (never comparing another machine's clock with ours), or at once when
+ * the holder is provably dead. The lock only decides who does the work; correctness comes from
+ * publishing that never replaces finished work, so a holder that lost its lock carries on.
  */
 export class LockManager {
   private readonly staleMs: number;
   private readonly updateMs: number;
+  private readonly clock: () => number;
+  private readonly identity: ProcessIdentity;
   private readonly logger: Logger;
+  /** The heartbeat last seen per key, and when it was first seen (our clock). */
+  private readonly observed = new Map<string, { token: string; since: number }>();
 
-  constructor(private readonly dir: string, options: LockOptions = {}) {
-    this.staleMs = Math.max(options.staleMs ?? 10_000, MIN_STALE_MS);
-    this.updateMs = Math.min(Math.max(options.updateMs ?? 1_000, 1_000), this.staleMs / 2);
+  constructor(
+    private readonly dir: string,
+    options: LockOptions = {},
+  ) {
+    this.staleMs = Math.max(options.staleMs ?? 10_000, 30);
+    this.updateMs = Math.max(Math.min(options.updateMs ?? 1_000, this.staleMs / 3), 10);
+    this.clock = options.clock ?? (() => performance.now());
+    this.identity = options.identity ?? currentProcess();
     this.logger = options.logger ?? silentLogger;
   }
 
-  /** Takes the lock, or waits for it (polling with backoff) until it is free or `check` yields. */
+  /** Takes the lock, or waits for it (polling with backoff) until it is free, stale or `check` yields. */
   async acquire<T>(key: string, options: AcquireOptions<T>): Promise<AcquireResult<T>> {
     await this.ensureDir();
     // A release removes the lock directory: wake at once rather than at the next poll. Polling
@@ -136,21 +201,22 @@ export class LockManager {
 
   private async acquireLoop<T>(key: string, options: AcquireOptions<T>, wake: ChangeSignal): Promise<AcquireResult<T>> {
     let pollMs = 25;
-    let lastOwner: string | undefined;
+    let lastHolder: string | undefined;
     for (;;) {
       if (options.signal?.aborted) throw cancelledError(options.signal, `Waiting for lock ${key}`);
       const before = await options.check?.();
       if (before !== undefined) return { done: before };
-      const lock = await this.tryAcquire(key, options.purpose);
-      if (lock) return this.checkAgain(lock, options);
-      const owner = await this.owner(key);
-      const ownerId = owner ? `${owner.host}:${owner.pid}:${owner.since}` : 'unknown';
-      if (ownerId !== lastOwner) {
-        lastOwner = ownerId;
-        options.onWait?.(owner);
+      const attempt = await this.attempt(key, options.purpose);
+      if ('lock' in attempt) return this.checkAgain(attempt.lock, options);
+      const holder = attempt.holder;
+      const holderId = holder.kind === 'held' ? holder.instance : holder.kind;
+      if (holderId !== lastHolder) {
+        lastHolder = holderId;
+        options.onWait?.(holder.kind === 'held' ? holder.owner : undefined);
       }
       try {
-        await wake.next(pollMs * (0.5 + Math.random()), options.signal);
+        // Never sleep past the moment the holder would turn stale.
+        await wake.next(Math.min(pollMs * (0.5 + Math.random()), this.staleMs / 4), options.signal);
       } catch {
         throw cancelledError(options.signal, `Waiting for lock ${key}`);
       }
@@ -172,116 +238,104 @@ export class LockManager {
     return { done: after };
   }
 
-  /** One attempt; undefined when another live process holds the lock. */
+  /**
+   * One attempt; undefined when another process holds the lock and is neither dead nor stale by
+   * what this manager has seen of its heartbeat so far.
+   */
   async tryAcquire(key: string, purpose: string): Promise<HeldLock | undefined> {
-    const target = this.targetFor(key);
     await this.ensureDir();
-    const previous = await this.owner(key);
-    // A holder we know is dead cannot refresh its lock: take over after the minimum staleness
-    // instead of the full timeout. A live new holder's fresh mtime still protects it.
-    const stale = previous && liveness(previous) === 'dead' ? MIN_STALE_MS : this.staleMs;
-    let compromised = false;
-    let release: () => Promise<void>;
-    try {
-      release = await lockfile.lock(target, {
-        realpath: false,
-        stale,
-        update: this.updateMs,
-        retries: 0,
-        onCompromised: (error) => {
-          compromised = true;
-          this.logger.warn(`Lock ${key} was taken over while held (${error.message}); continuing, publishing stays atomic.`);
-        },
-      });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ELOCKED') return undefined;
-      throw fsError(error, 'lock', target);
+    const attempt = await this.attempt(key, purpose);
+    return 'lock' in attempt ? attempt.lock : undefined;
+  }
+
+  private async attempt(key: string, purpose: string): Promise<{ lock: HeldLock } | { holder: LockState }> {
+    const dir = new LockDirectory(this.dir, key);
+    const instance = newInstance();
+    const owner = { ...this.identity, instance, purpose, since: new Date().toISOString() };
+    let state: LockState = { kind: 'free' };
+    for (let i = 0; i < ATTEMPTS_PER_TRY; i++) {
+      if (await dir.create(owner)) return { lock: this.hold(dir, instance) };
+      state = await dir.read();
+      if (state.kind === 'free') continue; // released between the two looks
+      if (state.kind === 'released') {
+        await dir.clear();
+        continue;
+      }
+      if (!this.isStale(key, state)) return { holder: state };
+      const dead = state.owner !== undefined && liveness(state.owner, this.identity) === 'dead';
+      this.logger.info(
+        `Lock ${key}: taking over from ${describeOwner(state.owner)}, ${dead ? 'which no longer runs' : `whose heartbeat did not change for ${this.staleMs} ms`}.`,
+      );
+      if (await dir.takeOver(state, owner)) return { lock: this.hold(dir, instance) };
     }
-    const owner: LockOwner = { ...currentProcess(), purpose, since: new Date().toISOString() };
-    await this.writeOwner(key, owner);
-    const ownerFile = this.ownerFileFor(key);
-    return {
-      key,
-      get compromised() {
-        return compromised;
-      },
-      release: async () => {
-        // Remove our owner record before unlocking, so it can never delete the next holder's.
-        await fs.rm(ownerFile, { force: true });
-        try {
-          await release();
-        } catch (error) {
-          if (!compromised) throw fsError(error, 'unlock', target);
-        }
-      },
-    };
+    return { holder: state };
+  }
+
+  private hold(dir: LockDirectory, instance: string): HeldLock {
+    this.observed.delete(dir.key);
+    return new OwnLock(dir, instance, this.updateMs, this.logger);
+  }
+
+  /** Dead by its PID (where that can be checked), or its heartbeat unchanged for `staleMs` on our clock. */
+  private isStale(key: string, state: Extract<LockState, { kind: 'held' }>): boolean {
+    if (state.owner !== undefined && liveness(state.owner, this.identity) === 'dead') return true;
+    const now = this.clock();
+    const seen = this.observed.get(key);
+    if (seen === undefined || seen.token !== state.token) {
+      this.observed.set(key, { token: state.token, since: now });
+      return false;
+    }
+    return now - seen.since >= this.staleMs;
   }
 
   async owner(key: string): Promise<LockOwner | undefined> {
-    try {
-      return JSON.parse(await fs.readFile(this.ownerFileFor(key), 'utf8')) as LockOwner;
-    } catch {
-      return undefined;
-    }
+    const state = await new LockDirectory(this.dir, key).read();
+    return state.kind === 'held' ? state.owner : undefined;
   }
 
-  /** Every lock directory under the locks dir, with its holder. */
+  /** Every held lock under the locks dir, with its holder. */
   async list(): Promise<LockStatus[]> {
+    const result: LockStatus[] = [];
+    for (const key of await this.keys()) {
+      const state = await new LockDirectory(this.dir, key).read().catch(() => undefined);
+      if (state?.kind !== 'held') continue;
+      result.push({ key, owner: state.owner, heartbeat: state.token, liveness: state.owner ? liveness(state.owner, this.identity) : 'unknown' });
+    }
+    return result;
+  }
+
+  /**
+   * Recovery: locks whose holder is dead are taken over and released (the same conditional
+   * takeover as a waiter's, so a live holder is never touched), and released directories are
+   * cleared. Returns how many locks went.
+   */
+  async removeDead(): Promise<number> {
+    let removed = 0;
+    for (const key of await this.keys()) {
+      const dir = new LockDirectory(this.dir, key);
+      const state = await dir.read().catch(() => undefined);
+      if (state?.kind === 'released') {
+        await dir.clear().catch(() => undefined);
+        removed++;
+      }
+      if (state?.kind !== 'held' || state.owner === undefined || liveness(state.owner, this.identity) !== 'dead') continue;
+      const instance = newInstance();
+      if (await dir.takeOver(state, { ...this.identity, instance, purpose: 'recovery', since: new Date().toISOString() })) {
+        await dir.release(instance, 0);
+        removed++;
+      }
+    }
+    return removed;
+  }
+
+  private async keys(): Promise<string[]> {
     let names: string[];
     try {
       names = await fs.readdir(this.dir);
     } catch {
       return [];
     }
-    const result: LockStatus[] = [];
-    for (const name of names.filter((n) => n.endsWith('.lock'))) {
-      const key = name.slice(0, -'.lock'.length);
-      try {
-        const stat = await fs.stat(path.join(this.dir, name));
-        const owner = await this.owner(key);
-        result.push({ key, owner, ageMs: Date.now() - stat.mtimeMs, liveness: owner ? liveness(owner) : 'unknown' });
-      } catch {
-        // Released while we looked.
-      }
-    }
-    return result;
-  }
-
-  /**
-   * Startup recovery: locks whose holder is dead are broken through proper-lockfile's own stale
-   * check (so a live holder's fresh lock is never removed), and owner records without a lock go.
-   */
-  async removeDead(): Promise<number> {
-    let removed = 0;
-    for (const status of await this.list()) {
-      if (status.liveness !== 'dead' && status.ageMs <= this.staleMs) continue;
-      const lock = await this.tryAcquire(status.key, 'recovery');
-      if (!lock) continue;
-      await lock.release();
-      removed++;
-    }
-    let names: string[] = [];
-    try {
-      names = await fs.readdir(this.dir);
-    } catch {
-      return removed;
-    }
-    for (const name of names.filter((n) => n.endsWith('.owner.json'))) {
-      const key = name.slice(0, -'.owner.json'.length);
-      const owner = await this.owner(key);
-      if (owner && liveness(owner) === 'dead' && !names.includes(`${key}.lock`)) {
-        await fs.rm(path.join(this.dir, name), { force: true });
-      }
-    }
-    return removed;
-  }
-
-  private targetFor(key: string): string {
-    return path.join(this.dir, key);
-  }
-
-  private ownerFileFor(key: string): string {
-    return path.join(this.dir, `${key}.owner.json`);
+    return names.filter((n) => n.endsWith('.lock')).map((n) => n.slice(0, -'.lock'.length));
   }
 
   private async ensureDir(): Promise<void> {
@@ -291,9 +345,8 @@ export class LockManager {
       throw fsError(error, 'create directory', this.dir);
     }
   }
+}
 
-  private async writeOwner(key: string, owner: LockOwner): Promise<void> {
-    // Only meaningful while its writer lives: no fsync on the hot path.
-    await writeFileAtomic(this.ownerFileFor(key), JSON.stringify(owner), { durable: false, action: 'write lock owner' });
-  }
+function describeOwner(owner: LockOwner | undefined): string {
+  return owner ? `pid ${owner.pid} on ${owner.host} (${owner.purpose})` : 'an unknown holder';
 }

@@ -1,11 +1,19 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 
-/** Who holds a lock or owns a temp file: enough to tell, on the same host, whether it still runs. */
+/**
+ * Who holds a lock or a lease, or owns a temp file. `bootId` and `pidNs` say which kernel and
+ * which PID namespace `pid` is a number in: two containers can share a hostname (and a QM_HOME)
+ * while their PIDs mean different processes, and a host after a reboot reuses every PID.
+ */
 export interface ProcessIdentity {
   pid: number;
   host: string;
-  /** Kernel start time of the process (Linux /proc clock ticks), to see through PID reuse. */
+  /** /proc/sys/kernel/random/boot_id: differs on every boot and every machine. */
+  bootId?: string;
+  /** The inode of /proc/self/ns/pid: differs between PID namespaces (containers) of one kernel. */
+  pidNs?: string;
+  /** Kernel start time of the process (Linux /proc clock ticks since boot), to see through PID reuse. */
   startTime?: number;
 }
 
@@ -24,29 +32,76 @@ export function processStartTime(pid: number): number | undefined {
   }
 }
 
+function readBootId(): string | undefined {
+  try {
+    return fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function readPidNamespace(): string | undefined {
+  try {
+    // "pid:[4026531836]": the namespace's inode.
+    return /\[(\d+)\]/.exec(fs.readlinkSync('/proc/self/ns/pid'))?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
 let self: ProcessIdentity | undefined;
 
+/** This process. Read once: none of it changes while the process runs. */
 export function currentProcess(): ProcessIdentity {
-  self ??= { pid: process.pid, host: os.hostname(), startTime: processStartTime(process.pid) };
+  if (self === undefined) {
+    const bootId = readBootId();
+    const pidNs = readPidNamespace();
+    const startTime = processStartTime(process.pid);
+    self = {
+      pid: process.pid,
+      host: os.hostname(),
+      ...(bootId !== undefined ? { bootId } : {}),
+      ...(pidNs !== undefined ? { pidNs } : {}),
+      ...(startTime !== undefined ? { startTime } : {}),
+    };
+  }
   return self;
 }
 
 /**
- * Whether a process still runs. Only answerable on this host; a PID that now belongs to a
- * different process (other start time) counts as dead.
+ * Whether `owner`'s PIDs can be checked from here: the same kernel boot and PID namespace
+ * (the hostname does not matter: UTS namespaces share PIDs). Where the kernel cannot say
+ * (no procfs), the same hostname on both sides is the best there is.
  */
-export function liveness(owner: ProcessIdentity): Liveness {
-  if (owner.host !== currentProcess().host) return 'unknown';
-  if (owner.pid === process.pid) return 'alive';
+export function sameProcessSpace(owner: ProcessIdentity, observer: ProcessIdentity = currentProcess()): boolean {
+  if (observer.bootId !== undefined && observer.pidNs !== undefined) {
+    return owner.bootId === observer.bootId && owner.pidNs === observer.pidNs;
+  }
+  return owner.bootId === undefined && owner.pidNs === undefined && owner.host === observer.host;
+}
+
+/**
+ * Whether a process still runs, as seen by `observer`. 'unknown' when its PID means nothing
+ * here (another host, another boot, another container): such a holder is judged by its
+ * heartbeat alone. A PID that now belongs to a process started at another time counts as dead.
+ */
+export function liveness(owner: ProcessIdentity, observer: ProcessIdentity = currentProcess()): Liveness {
+  if (!sameProcessSpace(owner, observer)) return 'unknown';
+  return pidLiveness(owner.pid, owner.startTime, observer);
+}
+
+/** The PID check alone, for a PID known to be in the observer's PID namespace. */
+export function pidLiveness(pid: number, startTime: number | undefined, observer: ProcessIdentity = currentProcess()): Liveness {
+  if (pid === observer.pid) return startTime === undefined || startTime === observer.startTime ? 'alive' : 'dead';
   try {
-    process.kill(owner.pid, 0);
+    process.kill(pid, 0);
   } catch (error) {
     // EPERM: the PID exists but belongs to another user, so it is alive.
     return (error as NodeJS.ErrnoException).code === 'EPERM' ? 'alive' : 'dead';
   }
-  if (owner.startTime !== undefined) {
-    const now = processStartTime(owner.pid);
-    if (now !== undefined && now !== owner.startTime) return 'dead';
+  if (startTime !== undefined) {
+    const now = processStartTime(pid);
+    if (now !== undefined && now !== startTime) return 'dead';
   }
   return 'alive';
 }
