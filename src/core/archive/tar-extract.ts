@@ -59,10 +59,13 @@ export async function extractTarStream(
     const open = [decoder, sink].filter((stream) => !stream.closed);
     await Promise.all(open.map((stream) => new Promise((resolve) => stream.once('close', resolve))));
     if (signal?.aborted) throw cancelledError(signal, what);
-    if (sourceError !== undefined && error === sourceError) throw error;
     const code = (error as NodeJS.ErrnoException).code ?? '';
-    // zlib says Z_DATA_ERROR, Z_BUF_ERROR (truncated), ...; anything else is not about the bytes.
-    if (!code.startsWith('Z_') && code !== 'ERR_STREAM_PREMATURE_CLOSE') throw error;
+    // zlib says Z_DATA_ERROR, Z_BUF_ERROR (truncated), ...: a verdict on the bytes, also when the
+    // pipeline destroyed the source with it (the source then emits that very error).
+    if (!code.startsWith('Z_')) {
+      if (sourceError !== undefined && error === sourceError) throw error;
+      if (code !== 'ERR_STREAM_PREMATURE_CLOSE') throw error;
+    }
     throw new QmError('EARCHIVE', `The ${kind} archive is corrupt or truncated: ${(error as Error).message}`, { cause: error });
   }
   return guard.result();

@@ -150,7 +150,9 @@ export class TargetWriter {
     try {
       await fs.mkdir(dir, { mode: 0o755 });
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw fsError(error, 'create directory', dir);
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENAMETOOLONG') throw unsafeEntry(name, `"${relative}" is longer than the file system allows`);
+      if (code !== 'EEXIST') throw fsError(error, 'create directory', dir);
       const stat = await fs.lstat(dir).catch((statError: unknown) => {
         throw fsError(statError, 'inspect', dir);
       });
@@ -163,6 +165,7 @@ export class TargetWriter {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EEXIST') return unsafeEntry(entry.name, `"${entry.path}" already exists (a duplicate, or a clash of letter case)`);
     if (code === 'ELOOP' || code === 'ENOTDIR') return unsafeEntry(entry.name, `"${entry.path}" would be written through a link or a file`);
+    if (code === 'ENAMETOOLONG') return unsafeEntry(entry.name, `"${entry.path}" is longer than the file system allows`);
     return fsError(error, 'write', target);
   }
 

@@ -28,10 +28,13 @@ export class StreamingExtraction {
 
   readonly tee: ByteTee = {
     write: async (chunk) => {
-      // After a failure the rest is discarded; the failure is reported once the digest is known.
-      if (this.failure !== undefined) return;
       this.received += chunk.length;
-      if (!this.input.write(chunk)) await Promise.race([once(this.input, 'drain'), this.extraction]);
+      // After a failure the rest is discarded; the failure is held until the digest is known
+      // (a corrupt byte in transit is a retry, not a verdict), so a write never rejects with it.
+      if (this.failure !== undefined || this.input.destroyed) return;
+      if (!this.input.write(chunk)) {
+        await Promise.race([once(this.input, 'drain').catch(() => undefined), this.extraction]);
+      }
     },
     restart: async () => {
       await this.stop();
