@@ -3,6 +3,7 @@ import { Downloader } from './fetch/downloader';
 import { httpHostsFromEnv } from './fetch/http-hosts';
 import { defaultHome, HomeLayout } from './home';
 import { Installer } from './install/installer';
+import { LeaseManager } from './install/leases';
 import { silentLogger, type Logger } from './log';
 import { LockManager } from './store/locks';
 import { IndexCache } from './providers/index-cache';
@@ -27,6 +28,12 @@ export interface CoreOptions {
   /** A PEM bundle of extra CA certificates; default QM_CA_CERTS from `env`. NODE_EXTRA_CA_CERTS applies either way. */
   caCertificates?: string;
   indexTtlMs?: number;
+  /**
+   * How long a lock's heartbeat may stay unchanged before waiters take it over; default
+   * `QM_LOCK_STALE_MS` from `env`, else 10 s. Raise it where a holder can be slow to beat (a
+   * network filesystem); a shorter one lets a stopped holder's work be taken over sooner.
+   */
+  lockStaleMs?: number;
   logger?: Logger;
 }
 
@@ -40,6 +47,8 @@ export interface CoreServices {
   indexes: IndexCache;
   providers: ProviderSet;
   installer: Installer;
+  /** Readers' leases on toolchains: what keeps a tree in use from gc and uninstall (install/leases.ts). */
+  leases: LeaseManager;
   close(): Promise<void>;
 }
 
@@ -58,7 +67,8 @@ export function createCore(options: CoreOptions = {}): CoreServices {
     allowHttpHosts: options.allowHttpHosts?.length ? options.allowHttpHosts : httpHostsFromEnv(env),
     ...(options.caCertificates || env.QM_CA_CERTS ? { caCertificates: options.caCertificates || env.QM_CA_CERTS } : {}),
   });
-  const locks = new LockManager(layout.locksDir, { logger });
+  const staleMs = options.lockStaleMs ?? positiveNumber(env.QM_LOCK_STALE_MS);
+  const locks = new LockManager(layout.locksDir, { logger, ...(staleMs !== undefined ? { staleMs } : {}) });
   const manager = new DownloadManager({
     home,
     fetcher: downloader,
@@ -75,5 +85,11 @@ export function createCore(options: CoreOptions = {}): CoreServices {
   });
   const providers = createProviders(indexes);
   const installer = new Installer(manager, locks);
-  return { layout, downloader, locks, manager, indexes, providers, installer, close: () => downloader.close() };
+  const leases = new LeaseManager(layout);
+  return { layout, downloader, locks, manager, indexes, providers, installer, leases, close: () => downloader.close() };
+}
+
+function positiveNumber(text: string | undefined): number | undefined {
+  const value = Number(text);
+  return text !== undefined && text.trim() !== '' && Number.isFinite(value) && value > 0 ? value : undefined;
 }

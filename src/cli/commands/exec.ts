@@ -1,6 +1,5 @@
 import { QmError } from '../../core/errors';
-import { prependPath } from '../../core/exec/path-env';
-import { runTool } from '../../core/exec/spawn';
+import { runInToolchains } from '../../core/exec/run-in-toolchains';
 import { installPlan } from '../../core/install/install-plan';
 import type { Plan } from '../../core/plan/plan';
 import type { Command } from '../command';
@@ -16,18 +15,18 @@ export const execCommand: Command = {
     const [command, ...commandArgs] = args.rest;
     if (!command) throw new QmError('EUSAGE', 'qm exec needs a command after "--", e.g. qm exec node@22 -- node --version');
     const tools = await activeTools(context, args.positionals);
-    const missing = tools.filter((t) => !t.installed).map((t) => ({ entry: { name: t.toolchain.tool, spec: t.toolchain.version }, toolchain: t.toolchain }));
-    const dirs: string[] = [];
-    if (missing.length > 0) {
-      const plan: Plan = { platform: platformId(context.platform), tools: missing, artifacts: [], downloads: [] };
-      const result = await installPlan(plan, context.core, { signal: context.signal });
-      for (const installed of result.tools) context.streams.err.write(`qm: installed ${installed.tool} ${installed.version}\n`);
-    }
-    for (const tool of tools) {
-      const installed = tool.installed ?? (await context.core.installer.find(tool.toolchain));
-      if (installed) dirs.push(...installed.binPaths);
-    }
-    const env = prependPath(context.env, dirs);
-    return runTool(command, commandArgs, { env, cwd: context.cwd, stdio: 'inherit', signal: context.signal });
+    // Each toolchain is leased (kept from gc and uninstall) from before the command is looked up
+    // until it exits; one found missing then, or removed meanwhile, is installed first.
+    return runInToolchains(context.core, tools.map((t) => t.toolchain), command, commandArgs, {
+      env: context.env,
+      cwd: context.cwd,
+      stdio: 'inherit',
+      signal: context.signal,
+      install: async (missing) => {
+        const plan: Plan = { platform: platformId(context.platform), tools: missing.map((toolchain) => ({ entry: { name: toolchain.tool, spec: toolchain.version }, toolchain })), artifacts: [], downloads: [] };
+        const result = await installPlan(plan, context.core, { signal: context.signal });
+        for (const installed of result.tools) if (installed.installed) context.streams.err.write(`qm: installed ${installed.tool} ${installed.version}\n`);
+      },
+    });
   },
 };

@@ -20,7 +20,7 @@ export const gcCommand: Command = {
     }
     const freed = result.removed.reduce((sum, item) => sum + item.bytes, 0);
     for (const item of result.removed) context.write(`${dryRun ? 'would remove' : 'removed'} ${item.label}  ${formatBytes(item.bytes)}\n`);
-    for (const item of result.busy) context.write(`skipped ${item.label}: in use by a running install\n`);
+    for (const item of result.busy) context.write(`skipped ${item.label}: ${item.reason ?? 'in use'}\n`);
     context.write(`${dryRun ? 'would free' : 'freed'} ${formatBytes(freed)}; kept ${result.keptToolchains} toolchain(s) and ${result.keptBlobs} download(s) used by ${result.manifests.length} manifest(s)\n`);
     return 0;
   },

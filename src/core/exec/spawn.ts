@@ -18,6 +18,8 @@ export interface SpawnToolOptions {
   etxtbsyBudgetMs?: number;
   /** Called before each retry after ETXTBSY, with the 1-based retry number. */
   onRetry?: (attempt: number, error: NodeJS.ErrnoException) => void;
+  /** argv[0] for the program; default `command` as given (set it when `command` is a resolved path). */
+  argv0?: string;
 }
 
 const DEFAULT_ETXTBSY_BUDGET_MS = 2000;
@@ -88,8 +90,11 @@ export async function spawnTool(command: string, args: string[], options: SpawnT
 
 /** spawnTool, then waits for exit; resolves the exit code, 128 + n for signal n as shells do. */
 export async function runTool(command: string, args: string[], options: SpawnToolOptions = {}): Promise<number> {
-  const child = await spawnTool(command, args, options);
-  const { signal } = options;
+  return exitCode(await spawnTool(command, args, options), command, options.signal);
+}
+
+/** Waits for a child started by spawnTool to exit; its exit code, 128 + n for signal n. */
+export function exitCode(child: ChildProcess, command: string, signal?: AbortSignal): Promise<number> {
   return new Promise<number>((resolve, reject) => {
     const settle = (code: number | null, signalName: NodeJS.Signals | null): void => {
       if (signal?.aborted) reject(cancelledError(signal, `running ${command}`));
@@ -155,7 +160,7 @@ async function firstExecutable(files: string[]): Promise<string | undefined> {
 async function resolveInvocation(command: string, args: string[], options: SpawnToolOptions): Promise<Invocation> {
   const cwd = options.cwd ?? process.cwd();
   const env = options.env ?? process.env;
-  let invocation: Invocation = { file: await locate(command, env, cwd), args, argv0: command };
+  let invocation: Invocation = { file: await locate(command, env, cwd), args, argv0: options.argv0 ?? command };
   for (let depth = 0; ; depth++) {
     const shebang = await readShebang(invocation.file);
     if (shebang === undefined) return invocation;

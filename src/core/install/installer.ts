@@ -8,6 +8,9 @@ import type { HomeLayout } from '../home';
 import type { ResolvedToolchain } from '../providers/types';
 import { toolchainLockKey } from '../store/lock-keys';
 import type { LockManager, LockOwner } from '../store/locks';
+import { syncDirectory } from '../store/atomic-write';
+import type { StoredBlob } from '../store/blobs';
+import { moveAsideAndDelete } from '../store/move-aside';
 import { createTempPath, removeTemp } from '../store/temp-files';
 import { readReceipt, receiptFor, writeReceipt, type Receipt } from './receipt';
 import { StreamingExtraction } from './streaming-extraction';
@@ -34,6 +37,11 @@ export interface InstalledToolchain {
   installed: boolean;
 }
 
+/** Fetches of a blob that gc removed between finding it and opening it, before giving up. */
+const BLOB_VANISHED_ATTEMPTS = 3;
+/** Publish attempts when something is in the way that is not a finished install. */
+const PUBLISH_ATTEMPTS = 3;
+
 export interface InstallRequest {
   signal?: AbortSignal;
   onProgress?: (progress: InstallProgress) => void;
@@ -41,10 +49,10 @@ export interface InstallRequest {
 
 /**
  * Unpacks verified archives into QM_HOME/toolchains. Extraction goes to a unique staging
- * directory in QM_HOME/tmp, is checked, then published with one rename; the receipt written
- * last is what "installed" means. A lock per toolchain (taken before the blob's lock, never
- * after) makes concurrent installs of one toolchain do the work once; different toolchains
- * never share a file.
+ * directory in QM_HOME/tmp, is checked, gets its receipt (what "installed" means), then is
+ * published with one rename that never replaces a tree: a receipted tree is never removed or
+ * replaced by an install, with or without the lock. A lock per toolchain (taken before the
+ * blob's lock, never after) only makes concurrent installs of one toolchain do the work once.
  */
 export class Installer {
   private readonly flights = new SingleFlight<string, InstalledToolchain, InstallProgress>();
@@ -114,9 +122,37 @@ export class Installer {
     const { lock } = acquired;
     try {
       const staging = await createTempPath(this.layout.tmpDir, 'dir');
-      // tar archives unpack while they download; zip needs the whole file first.
-      const streaming = toolchain.archive === 'zip' ? undefined : new StreamingExtraction(toolchain.archive, staging, toolchain.stripComponents);
       try {
+        // One archive today; a toolchain made of several would stage each into this tree in turn.
+        const blob = await this.stage(toolchain, staging, signal, report);
+        report('publishing');
+        const receipt = receiptFor(toolchain, blob.size);
+        // The receipt is part of the tree from its first instant at the final path.
+        await writeReceipt(staging, receipt);
+        return this.finish(await this.publish(toolchain, staging, receipt), report);
+      } finally {
+        await removeTemp(staging);
+      }
+    } finally {
+      await lock.release();
+    }
+  }
+
+  /**
+   * Unpacks the toolchain's archive into `staging` and checks the tree. tar archives unpack while
+   * they download; zip needs the whole file. A stored blob may be collected by gc between being
+   * found and being opened (finding it takes no lock): then it is fetched again.
+   */
+  private async stage(
+    toolchain: ResolvedToolchain,
+    staging: string,
+    signal: AbortSignal,
+    report: (phase: InstallPhase, extra?: Partial<InstallProgress>) => void,
+  ): Promise<StoredBlob> {
+    const streaming = toolchain.archive === 'zip' ? undefined : new StreamingExtraction(toolchain.archive, staging, toolchain.stripComponents);
+    try {
+      for (let attempt = 1; ; attempt++) {
+        if (attempt > 1) await streaming?.tee.restart();
         const blob = await this.manager.fetchBlob({
           url: toolchain.url,
           sha256: toolchain.sha256,
@@ -135,37 +171,43 @@ export class Installer {
             await extractArchiveFile(blob.path, toolchain.archive, staging, { stripComponents: toolchain.stripComponents, signal });
           }
           await checkTree(staging, toolchain);
+          return blob;
         } catch (error) {
+          if (isMissing(error) && attempt < BLOB_VANISHED_ATTEMPTS) continue;
           // A verified but unsafe or unusable archive will never install: do not keep it.
           if (isQmError(error, 'EARCHIVE')) await fs.rm(blob.path, { force: true });
           throw error;
         }
-        report('publishing');
-        const dir = this.dirFor(toolchain);
-        await this.clearLeftover(dir);
-        await publishTree(staging, dir);
-        const receipt = receiptFor(toolchain, blob.size);
-        await writeReceipt(dir, receipt);
-        return this.finish(installedFrom(dir, receipt, true), report);
-      } finally {
-        await streaming?.stop();
-        await removeTemp(staging);
       }
     } finally {
-      await lock.release();
+      await streaming?.stop();
     }
   }
 
-  /** A tree without a receipt is an interrupted publish: move it aside, then delete it. */
-  private async clearLeftover(dir: string): Promise<void> {
-    const aside = await createTempPath(this.layout.tmpDir, 'dir');
-    try {
-      await fs.rename(dir, aside);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw fsError(error, 'move aside', dir);
+  /**
+   * Publishes the staged tree with one rename that never replaces finished work: a rename onto
+   * a non-empty directory fails, and a receipted tree found there (checked again now, after the
+   * download: whoever took our lock over while we were stopped may have published) is the
+   * result. Only a tree without a receipt, left by an older version, is moved aside first.
+   */
+  private async publish(toolchain: ResolvedToolchain, staging: string, receipt: Receipt): Promise<InstalledToolchain> {
+    const dir = this.dirFor(toolchain);
+    for (let attempt = 1; ; attempt++) {
+      const existing = await this.find(toolchain);
+      if (existing) return existing;
+      try {
+        await fs.mkdir(path.dirname(dir), { recursive: true });
+        await fs.rename(staging, dir);
+        await syncDirectory(path.dirname(dir));
+        return installedFrom(dir, receipt, true);
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if ((code !== 'ENOTEMPTY' && code !== 'EEXIST') || attempt >= PUBLISH_ATTEMPTS) throw fsError(error, 'publish toolchain to', dir);
+      }
+      const published = await this.find(toolchain);
+      if (published) return published;
+      await moveAsideAndDelete(this.layout, dir, { keep: async (aside) => (await readReceipt(aside)) !== undefined });
     }
-    await removeTemp(aside);
   }
 
   private finish(toolchain: InstalledToolchain, report: (phase: InstallPhase) => void): InstalledToolchain {
@@ -205,13 +247,10 @@ async function checkTree(root: string, toolchain: ResolvedToolchain): Promise<vo
   });
 }
 
-async function publishTree(staging: string, dir: string): Promise<void> {
-  try {
-    await fs.mkdir(path.dirname(dir), { recursive: true });
-    await fs.rename(staging, dir);
-  } catch (error) {
-    throw fsError(error, 'publish toolchain to', dir);
-  }
+/** A file that is not there (any more), as Node or a QmError wrapping it says. */
+function isMissing(error: unknown): boolean {
+  const cause = isQmError(error) ? error.details.cause : error;
+  return (cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
 }
 
 async function readdirOrEmpty(dir: string): Promise<string[]> {

@@ -8,8 +8,9 @@ import { selectVersion } from '../resolve/version-spec';
 import type { CoreServices } from '../services';
 import { listManifestUses } from '../state/usage';
 import { directorySize } from '../store/disk-usage';
-import { blobLockKey, isToolchainLockKey, toolchainLockKey } from '../store/lock-keys';
-import { moveAsideAndDelete } from './uninstall';
+import { blobLockKey, toolchainLockKey } from '../store/lock-keys';
+import { moveAsideAndDelete } from '../store/move-aside';
+import { describeReaders } from './uninstall';
 
 export interface GcOptions {
   /** Manifests not used for this many days no longer keep anything. Default 30. */
@@ -26,11 +27,13 @@ export interface GcItem {
   path: string;
   bytes: number;
   label: string;
+  /** Why a busy item was left: who holds it. */
+  reason?: string;
 }
 
 export interface GcResult {
   removed: GcItem[];
-  /** Held by a running install or download: left alone this time. */
+  /** Held by a running install or download, or in use by a reader: left alone this time. */
   busy: GcItem[];
   keptToolchains: number;
   keptBlobs: number;
@@ -39,11 +42,12 @@ export interface GcResult {
 
 /**
  * Removes toolchains and blobs that no recently used manifest refers to. Everything removed is
- * first locked with the same lock an install takes (never waiting: a busy one is skipped), then
- * moved out of sight with one rename before it is deleted, so an install running now is never
- * undercut and a reader never sees half a toolchain.
+ * first locked with the same lock an install or download takes (never waiting: a busy one is
+ * skipped); a toolchain a reader holds a lease on is skipped too; then it is moved out of sight
+ * with one rename before it is deleted. An install that finds its blob gone between finding and
+ * opening it fetches it again, so no install is ever failed by gc.
  */
-export async function collectGarbage(core: Pick<CoreServices, 'installer' | 'locks' | 'layout'>, options: GcOptions = {}): Promise<GcResult> {
+export async function collectGarbage(core: Pick<CoreServices, 'installer' | 'locks' | 'layout' | 'leases'>, options: GcOptions = {}): Promise<GcResult> {
   const now = options.now ?? Date.now();
   const maxAgeMs = (options.maxAgeDays ?? 30) * 24 * 60 * 60 * 1000;
   const manifests = await liveManifests(core, now - maxAgeMs);
@@ -63,13 +67,14 @@ export async function collectGarbage(core: Pick<CoreServices, 'installer' | 'loc
       continue;
     }
     const item: GcItem = { kind: 'toolchain', path: toolchain.dir, bytes: await directorySize(toolchain.dir), label: `${toolchain.tool} ${toolchain.version} (${toolchain.platform})` };
-    await removeUnderLock(core, toolchainLockKey(toolchain), item, result, options.dryRun, () => moveAsideAndDelete(core, toolchain.dir));
+    await removeUnderLock(core, toolchainLockKey(toolchain), item, result, options.dryRun, async () => {
+      const { removed, heldBy } = await core.leases.removeUnlessLeased(toolchain, 'qm gc', () => moveAsideAndDelete(core.layout, toolchain.dir));
+      if (heldBy.length > 0) return `in use by ${describeReaders(heldBy)}`;
+      return removed ? undefined : 'already gone';
+    });
   }
 
   const grace = options.blobGraceMs ?? 60 * 60 * 1000;
-  // An install in progress may be about to open a blob it fetched earlier, under its toolchain
-  // lock rather than the blob's: while any install runs, blobs are only reported busy.
-  const installing = (await core.locks.list()).some((l) => isToolchainLockKey(l.key) && l.liveness !== 'dead');
   for (const blob of await listBlobs(core.layout.blobsDir)) {
     if (keptDigests.has(blob.sha256)) {
       result.keptBlobs++;
@@ -80,11 +85,10 @@ export async function collectGarbage(core: Pick<CoreServices, 'installer' | 'loc
       continue;
     }
     const item: GcItem = { kind: 'blob', path: blob.path, bytes: blob.size, label: `blob ${blob.sha256.slice(0, 12)}` };
-    if (installing && !options.dryRun) {
-      result.busy.push(item);
-      continue;
-    }
-    await removeUnderLock(core, blobLockKey(blob.sha256), item, result, options.dryRun, () => fs.rm(blob.path, { force: true }));
+    await removeUnderLock(core, blobLockKey(blob.sha256), item, result, options.dryRun, async () => {
+      await fs.rm(blob.path, { force: true });
+      return undefined;
+    });
   }
   return result;
 }
@@ -137,7 +141,8 @@ async function removeUnderLock(
   item: GcItem,
   result: GcResult,
   dryRun: boolean | undefined,
-  remove: () => Promise<void>,
+  /** Removes the item; or says why it stays. */
+  remove: () => Promise<string | undefined>,
 ): Promise<void> {
   if (dryRun) {
     result.removed.push(item);
@@ -145,12 +150,13 @@ async function removeUnderLock(
   }
   const lock = await core.locks.tryAcquire(key, 'qm gc');
   if (!lock) {
-    result.busy.push(item);
+    result.busy.push({ ...item, reason: 'in use by a running install' });
     return;
   }
   try {
-    await remove();
-    result.removed.push(item);
+    const kept = await remove();
+    if (kept === undefined) result.removed.push(item);
+    else if (kept !== 'already gone') result.busy.push({ ...item, reason: kept });
   } finally {
     await lock.release();
   }

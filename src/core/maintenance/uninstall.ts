@@ -1,9 +1,9 @@
-import * as fs from 'node:fs/promises';
 import { QmError } from '../errors';
+import type { LeaseHolder } from '../install/leases';
 import type { CoreServices } from '../services';
 import { directorySize } from '../store/disk-usage';
 import { toolchainLockKey } from '../store/lock-keys';
-import { createTempPath, removeTemp } from '../store/temp-files';
+import { moveAsideAndDelete } from '../store/move-aside';
 
 export interface UninstallResult {
   dir: string;
@@ -12,11 +12,12 @@ export interface UninstallResult {
 
 /**
  * Removes one installed toolchain under the lock its install takes, never waiting for it: an
- * install or gc holding it means "busy" (ELOCKED), not a removal from under a running job. The
+ * install or gc holding it means "busy" (ELOCKED), not a removal from under a running job. A
+ * toolchain a reader holds a lease on (a running `qm exec`, a VS Code terminal) is busy too. The
  * tree leaves its published path with one rename, so no reader sees half of it.
  */
 export async function uninstallToolchain(
-  core: Pick<CoreServices, 'installer' | 'locks' | 'layout'>,
+  core: Pick<CoreServices, 'installer' | 'locks' | 'layout' | 'leases'>,
   toolchain: { tool: string; version: string; platform: string },
 ): Promise<UninstallResult> {
   const label = `${toolchain.tool} ${toolchain.version} (${toolchain.platform})`;
@@ -26,16 +27,16 @@ export async function uninstallToolchain(
     const installed = await core.installer.find(toolchain);
     if (!installed) throw new QmError('ENOTINSTALLED', `${label} is not installed`);
     const bytes = await directorySize(installed.dir);
-    await moveAsideAndDelete(core, installed.dir);
+    const { removed, heldBy } = await core.leases.removeUnlessLeased(toolchain, `uninstall ${label}`, () => moveAsideAndDelete(core.layout, installed.dir));
+    if (heldBy.length > 0) throw new QmError('ELOCKED', `${label} is in use by ${describeReaders(heldBy)}; try again when it has finished`, { path: installed.dir });
+    if (!removed) throw new QmError('ENOTINSTALLED', `${label} is not installed`);
     return { dir: installed.dir, bytes };
   } finally {
     await lock.release();
   }
 }
 
-/** One rename takes the tree out of sight; the slow delete happens in QM_HOME/tmp. */
-export async function moveAsideAndDelete(core: Pick<CoreServices, 'layout'>, dir: string): Promise<void> {
-  const aside = await createTempPath(core.layout.tmpDir, 'dir');
-  await fs.rename(dir, aside);
-  await removeTemp(aside);
+/** "pid 123 (qm exec node), pid 456 (a terminal in VS Code)". */
+export function describeReaders(readers: LeaseHolder[]): string {
+  return readers.map((r) => `pid ${r.pid}${r.purpose ? ` (${r.purpose})` : ''}${r.liveness === 'unknown' ? ' on another host or container' : ''}`).join(', ');
 }
