@@ -104,7 +104,7 @@ describe('qm install across processes (the rustup case, kills, recovery)', () =>
     });
   }
 
-  it('a tree published without its receipt (killed between the two) is replaced by the next install', async () => {
+  it('a tree without a receipt (left by an older version killed between publish and receipt) is replaced by the next install', async () => {
     const layout = new HomeLayout(env().QM_HOME!);
     const dir = layout.toolchainDir('node', '22.12.0', 'linux-x64');
     await fs.mkdir(path.join(dir, 'bin'), { recursive: true });
