@@ -6,6 +6,7 @@ import { Installer } from './install/installer';
 import { LeaseManager } from './install/leases';
 import { silentLogger, type Logger } from './log';
 import { LockManager } from './store/locks';
+import type { ProcessIdentity } from './store/process-identity';
 import { IndexCache } from './providers/index-cache';
 import { createProviders, mirrorRules, mirrorsFromEnv, type ProviderSet } from './providers/registry';
 import type { ToolName } from './providers/types';
@@ -34,6 +35,13 @@ export interface CoreOptions {
    * network filesystem); a shorter one lets a stopped holder's work be taken over sooner.
    */
   lockStaleMs?: number;
+  /**
+   * Who this process is to other processes (lock owner records, leases) and how it judges them;
+   * default the real process. For tests that play several hosts or containers in one process.
+   */
+  identity?: ProcessIdentity;
+  /** The monotonic clock lock staleness is judged by; default performance.now. */
+  clock?: () => number;
   logger?: Logger;
 }
 
@@ -68,7 +76,12 @@ export function createCore(options: CoreOptions = {}): CoreServices {
     ...(options.caCertificates || env.QM_CA_CERTS ? { caCertificates: options.caCertificates || env.QM_CA_CERTS } : {}),
   });
   const staleMs = options.lockStaleMs ?? positiveNumber(env.QM_LOCK_STALE_MS);
-  const locks = new LockManager(layout.locksDir, { logger, ...(staleMs !== undefined ? { staleMs } : {}) });
+  const locks = new LockManager(layout.locksDir, {
+    logger,
+    ...(staleMs !== undefined ? { staleMs } : {}),
+    ...(options.identity ? { identity: options.identity } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
   const manager = new DownloadManager({
     home,
     fetcher: downloader,
@@ -85,7 +98,7 @@ export function createCore(options: CoreOptions = {}): CoreServices {
   });
   const providers = createProviders(indexes);
   const installer = new Installer(manager, locks);
-  const leases = new LeaseManager(layout);
+  const leases = new LeaseManager(layout, options.identity ? { identity: options.identity } : {});
   return { layout, downloader, locks, manager, indexes, providers, installer, leases, close: () => downloader.close() };
 }
 

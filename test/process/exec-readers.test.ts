@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { once } from 'node:events';
 import { constants } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
@@ -56,7 +57,7 @@ describe('qm exec holds its toolchain while the command runs, and runs that tree
 
   it('uninstall and gc leave a toolchain alone while a command from it runs, even after qm exec itself is killed', { timeout }, async () => {
     assert.equal((await qm(['install', 'node@22.12.0'])).code, 0);
-    const exec = spawnQm(['exec', 'node@22.12.0', '--', 'sh', '-c', 'echo "started $$"; node --version; read line; echo finished'], { cwd: home, env: env() });
+    const exec = spawnQm(['exec', 'node@22.12.0', '--', 'sh', '-c', 'echo "started $$"; node --version; while :; do sleep 1; done'], { cwd: home, env: env() });
     children.push(exec);
     const started = await exec.waitFor<{ text: string }>((m) => typeof m.text === 'string' && m.text.startsWith('started'));
     const shell = Number(started.text.split(' ')[1]);
@@ -72,7 +73,9 @@ describe('qm exec holds its toolchain while the command runs, and runs that tree
     await fs.access(path.join(tree(), 'bin', 'node'));
 
     // qm exec dies; the command it started still runs from the tree, under its own lease.
-    await exec.kill('SIGKILL');
+    const gone = once(exec.process, 'exit'); // not 'close': the command still holds qm's stdout
+    exec.process.kill('SIGKILL');
+    await gone;
     process.kill(shell, 0);
     const again = await qm(['uninstall', 'node@22.12.0']);
     assert.equal(again.code, 1, 'still in use by the command');

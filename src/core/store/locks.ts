@@ -170,7 +170,8 @@ export class LockManager {
   private readonly staleMs: number;
   private readonly updateMs: number;
   private readonly clock: () => number;
-  private readonly identity: ProcessIdentity;
+  /** Who this manager's locks say holds them, and whose view liveness is judged from. */
+  readonly identity: ProcessIdentity;
   private readonly logger: Logger;
   /** The heartbeat last seen per key, and when it was first seen (our clock). */
   private readonly observed = new Map<string, { token: string; since: number }>();

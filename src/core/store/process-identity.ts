@@ -19,17 +19,22 @@ export interface ProcessIdentity {
 
 export type Liveness = 'alive' | 'dead' | 'unknown';
 
-/** Reads field 22 of /proc/PID/stat; undefined where there is no procfs. */
-export function processStartTime(pid: number): number | undefined {
+/** Fields of /proc/PID/stat: 3 (state) and 22 (start time); undefined where there is no procfs. */
+function procStat(pid: number): { state: string; startTime: number | undefined } | undefined {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The command name (field 2) may contain spaces and parentheses: count from the last ')'.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const value = Number(fields[19]);
-    return Number.isFinite(value) ? value : undefined;
+    const startTime = Number(fields[19]);
+    return { state: fields[0] ?? '', startTime: Number.isFinite(startTime) ? startTime : undefined };
   } catch {
     return undefined;
   }
+}
+
+/** Field 22 of /proc/PID/stat; undefined where there is no procfs. */
+export function processStartTime(pid: number): number | undefined {
+  return procStat(pid)?.startTime;
 }
 
 function readBootId(): string | undefined {
@@ -99,9 +104,9 @@ export function pidLiveness(pid: number, startTime: number | undefined, observer
     // EPERM: the PID exists but belongs to another user, so it is alive.
     return (error as NodeJS.ErrnoException).code === 'EPERM' ? 'alive' : 'dead';
   }
-  if (startTime !== undefined) {
-    const now = processStartTime(pid);
-    if (now !== undefined && now !== startTime) return 'dead';
-  }
+  const stat = procStat(pid);
+  // A zombie runs nothing any more: it only waits for its parent to collect its exit status.
+  if (stat?.state === 'Z' || stat?.state === 'X') return 'dead';
+  if (startTime !== undefined && stat?.startTime !== undefined && stat.startTime !== startTime) return 'dead';
   return 'alive';
 }

@@ -31,7 +31,7 @@ function sweptDirs(layout: HomeLayout): Array<{ dir: string; recursive: boolean 
  * namespace that no longer runs, so a live process here, in another container or on another
  * host sharing the directory, is never touched.
  */
-export async function recoverHome(layout: HomeLayout, locks: LockManager, observer?: ProcessIdentity): Promise<RecoveryReport> {
+export async function recoverHome(layout: HomeLayout, locks: LockManager, observer: ProcessIdentity = locks.identity): Promise<RecoveryReport> {
   const tempsRemoved: string[] = [];
   for (const { dir, recursive } of sweptDirs(layout)) {
     for (const file of await orphansIn(dir, recursive, observer)) {
