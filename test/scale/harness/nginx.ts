@@ -82,7 +82,7 @@ export class NginxCache {
     const ready = waitForFile(pidFile);
     const child = spawn('nginx', ['-p', prefix, '-c', conf, '-e', path.join(prefix, 'logs', 'error.log')], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
-    child.stderr!.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+    child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
     const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
     const failed = exited.then(async () => {
       const log = await fs.readFile(path.join(prefix, 'logs', 'error.log'), 'utf8').catch(() => '');
