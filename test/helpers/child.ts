@@ -9,6 +9,8 @@ export const QM_CLI = path.join(ROOT, 'out', 'cli.js');
 export interface ChildOptions {
   env?: NodeJS.ProcessEnv;
   cwd?: string;
+  /** The program to run with `argv`; default this Node. */
+  command?: string;
 }
 
 /** A message a child wrote as one line, JSON when it parses, tagged with the stream. */
@@ -27,7 +29,7 @@ export class Child {
   private readonly waiters: Array<{ predicate: (m: ChildMessage) => boolean; resolve: (m: ChildMessage) => void }> = [];
 
   constructor(argv: string[], options: ChildOptions = {}) {
-    this.process = spawn(process.execPath, argv, {
+    this.process = spawn(options.command ?? process.execPath, argv, {
       cwd: options.cwd ?? ROOT,
       env: { ...process.env, ...options.env },
       stdio: ['pipe', 'pipe', 'pipe'],

@@ -73,9 +73,12 @@ export class ToolchainWorld {
   }
 }
 
-/** QM_HOME, the mirror base and the platform: what every `qm` in these tests runs with. */
-export function qmEnv(home: string, nodeMirror: string): NodeJS.ProcessEnv {
-  return { QM_HOME: home, QM_MIRROR_NODE: nodeMirror, QM_PLATFORM: PLATFORM, QM_COORDINATOR: 'off' };
+/**
+ * QM_HOME, the mirror base and the platform: what every `qm` in these tests runs with. Alone
+ * (QM_COORDINATOR=off) unless `coordinator`: then it looks for one at its home's endpoint.
+ */
+export function qmEnv(home: string, nodeMirror: string, options: { coordinator?: boolean } = {}): NodeJS.ProcessEnv {
+  return { QM_HOME: home, QM_MIRROR_NODE: nodeMirror, QM_PLATFORM: PLATFORM, QM_COORDINATOR: options.coordinator ? '' : 'off' };
 }
 
 /** Installed, receipted, runnable, and file for file the reference tree. */

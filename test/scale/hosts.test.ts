@@ -1,0 +1,284 @@
+// Many hosts on one shared QM_HOME (issue 13): each host is a UTS namespace with its own
+// hostname, alone (`uts`: boot id and PIDs still shared, so liveness can be checked by pid) or
+// with its own PID namespace too (`uts+pid`: only the lock's heartbeat tells). The home is a
+// local directory, and a GlusterFS volume with one FUSE mount per host where GlusterFS runs.
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs/promises';
+import { connect } from 'node:net';
+import * as path from 'node:path';
+import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { HomeLayout } from '../../src/core/home';
+import type { Child, ChildMessage } from '../helpers/child';
+import { listFiles, tempHome } from '../helpers/temp-home';
+import { GlusterVolume, glusterUnavailable } from './harness/gluster';
+import { clockSkewOf, faketimeLibrary, hostsUnavailable, qmOnHost, runQmOnHost, type HostSpec, type Isolation } from './harness/hosts';
+import { assertInstalledTree, qmEnv, ToolchainWorld, VERSION } from './harness/toolchain-world';
+
+const MiB = 1024 * 1024;
+/** qm's lock stale time: how long a lock whose holder cannot be checked may go without a heartbeat. */
+const STALE_MS = 10_000;
+/**
+ * How soon after a holder's death another host must take over. Where its pid can be checked the
+ * takeover needs no stale wait; elsewhere one stale time after its last heartbeat, judged on the
+ * waiter's own clock. Both with room for a loaded machine, and far below what a skewed clock cost.
+ */
+const TAKEOVER_BOUND_MS: Record<Isolation, number> = { uts: STALE_MS - 2_000, 'uts+pid': STALE_MS + 8_000 };
+const HOST_NAMES = ['host-a', 'host-b', 'host-c', 'host-d'];
+
+const hostsSkip = hostsUnavailable();
+const glusterSkip = hostsSkip ?? glusterUnavailable();
+const faketimeSkip = faketimeLibrary() ? undefined : 'libfaketime is not installed (apt-get install -y faketime)';
+
+/** Where each host finds the shared home: the same directory, or its own mount of one volume. */
+interface SharedHome {
+  /** A fresh home for the next test; `of(host)` is that home as `host` sees it. */
+  next(): Promise<{ of: (host: string) => string }>;
+  close(): Promise<void>;
+}
+
+async function localHome(): Promise<SharedHome> {
+  const scratch = await tempHome('qm-scale-hosts-');
+  let n = 0;
+  return {
+    next: () => {
+      const home = path.join(scratch.home, `t${++n}`, 'qm');
+      return Promise.resolve({ of: () => home });
+    },
+    close: scratch.dispose,
+  };
+}
+
+async function glusterHome(): Promise<SharedHome> {
+  const volume = await GlusterVolume.start();
+  try {
+    const mounts = new Map<string, string>();
+    for (const name of HOST_NAMES) mounts.set(name, await volume.mount(name));
+    let n = 0;
+    return {
+      next: () => {
+        const sub = `t${++n}`;
+        return Promise.resolve({ of: (host: string) => path.join(mounts.get(host)!, sub, 'qm') });
+      },
+      close: () => volume.stop(),
+    };
+  } catch (error) {
+    await volume.stop();
+    throw error;
+  }
+}
+
+const FILESYSTEMS = [
+  { name: 'a local directory', skip: hostsSkip, open: localHome },
+  { name: 'GlusterFS (one FUSE mount per host)', skip: glusterSkip, open: glusterHome },
+];
+
+let world: ToolchainWorld;
+before(async () => {
+  if (hostsSkip === undefined) world = await ToolchainWorld.start(4 * MiB);
+});
+after(() => world?.close());
+
+for (const filesystem of FILESYSTEMS) {
+  describe(`hosts sharing one QM_HOME on ${filesystem.name}`, { skip: filesystem.skip }, () => {
+    let shared: SharedHome;
+    before(async () => {
+      shared = await filesystem.open();
+    });
+    after(() => shared?.close());
+
+    for (const isolation of ['uts', 'uts+pid'] as const) {
+      describe(`hosts isolated by ${isolation}`, () => {
+        const children: Child[] = [];
+        let home: { of: (host: string) => string };
+        let cwd: { home: string; dispose: () => Promise<void> };
+
+        beforeEach(async () => {
+          home = await shared.next();
+          cwd = await tempHome('qm-scale-cwd-');
+          world.mirror.clearFaults();
+          world.mirror.resetStats();
+        });
+        afterEach(async () => {
+          await Promise.all(children.splice(0).map((child) => child.kill('SIGKILL')));
+          await cwd.dispose();
+        });
+
+        const host = (i: number, clock?: string): HostSpec => ({ name: HOST_NAMES[i]!, isolation, ...(clock ? { clock } : {}) });
+        const env = (h: HostSpec, options: { coordinator?: boolean } = {}): NodeJS.ProcessEnv => qmEnv(home.of(h.name), `${world.mirror.url}/dist`, options);
+        const install = (h: HostSpec, spec = `node@${VERSION}`): Child => {
+          const child = qmOnHost(h, ['install', spec, '--json'], { cwd: cwd.home, env: env(h) });
+          children.push(child);
+          return child;
+        };
+        const waiting = (child: Child): Promise<ChildMessage> =>
+          child.waitFor<{ type?: string; progress?: { phase?: string } }>((m) => m.type === 'progress' && m.progress?.phase === 'waiting');
+        const succeeded = async (child: Child, label: string): Promise<void> => {
+          const { code } = await child.exited;
+          assert.equal(code, 0, `${label}: ${child.stderr.join('\n')}`);
+        };
+        const archiveRequests = (n: number): Promise<unknown> =>
+          Promise.any(world.archives.map((a) => world.mirror.waitFor(a.path, (s) => s.requests >= n)));
+
+        async function assertCacheClean(h: HostSpec): Promise<void> {
+          const layout = new HomeLayout(home.of(h.name));
+          assert.deepEqual(await listFiles(layout.tmpDir), [], 'no temp files or staging directories left');
+          assert.deepEqual((await fs.readdir(layout.locksDir).catch(() => [])).filter((name) => name.endsWith('.lock')), [], 'no lock held');
+        }
+
+        /**
+         * A holder downloading slowly on `holderHost`, then waiters on the others, started once
+         * they report whom they wait for, or (`stealing: true`) once they report anything: a
+         * waiter that wrongly takes the live lock never says it waits.
+         */
+        async function holderAndWaiters(holderHost: HostSpec, waiterHosts: HostSpec[], holderBytesPerSecond: number, options: { stealing?: boolean } = {}): Promise<{ holder: Child; waiters: Child[] }> {
+          world.faultArchives({ kind: 'throttle', bytesPerSecond: holderBytesPerSecond, times: 1 });
+          const holder = install(holderHost);
+          await world.archiveFlowing();
+          const waiters = waiterHosts.map((h) => install(h));
+          await Promise.all(waiters.map((w) => (options.stealing ? w.waitFor<{ type?: string }>((m) => m.type === 'progress') : waiting(w))));
+          return { holder, waiters };
+        }
+
+        /** SIGKILLs the holder's host and says how long until another host's download starts. */
+        async function killAndTimeTakeover(holder: Child): Promise<number> {
+          const killedAt = Date.now();
+          await holder.kill('SIGKILL');
+          await archiveRequests(2);
+          return Date.now() - killedAt;
+        }
+
+        it('4 hosts install at once: one GET, every tree intact, nothing left behind', async () => {
+          world.faultArchives({ kind: 'throttle', bytesPerSecond: 4 * MiB });
+          const hosts = HOST_NAMES.map((_, i) => host(i));
+          const results = await Promise.all(hosts.map((h) => runQmOnHost(h, ['install', `node@${VERSION}`], { cwd: cwd.home, env: env(h) })));
+          for (const [i, result] of results.entries()) assert.equal(result.code, 0, `${hosts[i]!.name}: ${result.stderr}`);
+          assert.equal(world.fetchedArchive().stats.requests, 1, 'the archive was fetched once');
+          for (const h of hosts) await assertInstalledTree(home.of(h.name), world.reference, h.name);
+          await assertCacheClean(hosts[0]!);
+        });
+
+        it('a SIGKILLed holder on one host is taken over by another', async (t) => {
+          const { holder, waiters } = await holderAndWaiters(host(0), [host(1), host(2)], 512 * 1024);
+          const takeoverMs = await killAndTimeTakeover(holder);
+          t.diagnostic(`taken over ${takeoverMs} ms after the kill`);
+          for (const [i, waiter] of waiters.entries()) await succeeded(waiter, `waiter ${i}`);
+          assert.equal(world.fetchedArchive().stats.requests, 2, 'one duplicate download after the crash, no more');
+          assert.ok(takeoverMs < TAKEOVER_BOUND_MS[isolation], `taken over within ${TAKEOVER_BOUND_MS[isolation]} ms of the kill, took ${takeoverMs}`);
+          await assertInstalledTree(home.of('host-b'), world.reference, 'host-b');
+        });
+
+        describe('skewed clocks (libfaketime)', { skip: faketimeSkip }, () => {
+          it('the hosts\' clocks really are skewed: Date.now() and the mtimes a holder stamps', async () => {
+            const probe = path.join(cwd.home, 'clock-probe');
+            for (const [clock, offset] of [['-15s', -15_000], ['+15s', 15_000]] as const) {
+              const skew = await clockSkewOf(host(1, clock), probe);
+              assert.ok(Math.abs(skew.dateNow - offset) < 3_000, `Date.now() on a ${clock} host is off by ${skew.dateNow} ms`);
+              assert.ok(Math.abs(skew.utimes - offset) < 3_000, `an mtime set on a ${clock} host is off by ${skew.utimes} ms`);
+            }
+          });
+
+          it('a holder 15 s behind keeps its live lock past the stale time, against waiters on time and 15 s ahead', async () => {
+            // About 12 s of download: longer than the stale time.
+            const { holder, waiters } = await holderAndWaiters(host(0, '-15s'), [host(1), host(2, '+15s')], 360 * 1024, { stealing: true });
+            await succeeded(holder, 'holder');
+            for (const [i, waiter] of waiters.entries()) await succeeded(waiter, `waiter ${i}`);
+            assert.equal(world.fetchedArchive().stats.requests, 1, 'nobody took the live lock: one download');
+            assert.doesNotMatch(holder.stderr.join('\n'), /taken over/, 'the holder never saw its lock taken');
+            await assertInstalledTree(home.of('host-c'), world.reference, 'host-c');
+          });
+
+          it('a dead holder 15 s ahead is not waited for past the bound, by waiters on time and 15 s behind', async (t) => {
+            const { holder, waiters } = await holderAndWaiters(host(0, '+15s'), [host(1), host(2, '-15s')], 512 * 1024);
+            const takeoverMs = await killAndTimeTakeover(holder);
+            t.diagnostic(`taken over ${takeoverMs} ms after the kill`);
+            for (const [i, waiter] of waiters.entries()) await succeeded(waiter, `waiter ${i}`);
+            assert.ok(takeoverMs < TAKEOVER_BOUND_MS[isolation], `taken over within ${TAKEOVER_BOUND_MS[isolation]} ms of the kill, took ${takeoverMs}`);
+            assert.equal(world.fetchedArchive().stats.requests, 2, 'one duplicate download after the crash, no more');
+          });
+        });
+
+        it('each host\'s coordinator keeps its own socket, and each host\'s qm uses its own', async () => {
+          const hosts = [host(0), host(1)];
+          const lines: Array<ChildMessage & { role?: string; endpoint?: string }> = [];
+          for (const h of hosts) {
+            const coordinator = qmOnHost(h, ['coordinator', '--json'], { cwd: cwd.home, env: env(h, { coordinator: true }) });
+            children.push(coordinator);
+            lines.push(await coordinator.waitFor<{ role?: string }>((m) => m.stream === 'stdout' && typeof m.role === 'string'));
+          }
+          assert.deepEqual(lines.map((l) => l.role), ['leader', 'leader'], 'each host serves its own processes (another host\'s socket is unreachable for real)');
+          if (filesystem.open === localHome) assert.notEqual(lines[0]!.endpoint, lines[1]!.endpoint, 'a per-host endpoint');
+          for (const [i, line] of lines.entries()) {
+            const stat = await fs.lstat(line.endpoint!).catch(() => undefined);
+            assert.ok(stat?.isSocket(), `${hosts[i]!.name}'s socket ${line.endpoint} is still there`);
+            await new Promise<void>((resolve, reject) => {
+              const socket = connect(line.endpoint!, () => {
+                socket.end();
+                resolve();
+              });
+              socket.once('error', reject);
+            });
+          }
+          for (const h of hosts) {
+            const result = await runQmOnHost(h, ['install', `node@${VERSION}`, '--json'], { cwd: cwd.home, env: env(h, { coordinator: true }) });
+            assert.equal(result.code, 0, result.stderr);
+            assert.equal((JSON.parse(result.stdout) as { coordinator: boolean }).coordinator, true, `${h.name}'s qm went through ${h.name}'s coordinator`);
+          }
+          assert.equal(world.fetchedArchive().stats.requests, 1);
+        });
+
+        if (isolation === 'uts+pid') {
+          it('a dead host\'s temps: listed elsewhere, removed after a day, or at once by qm doctor --fix --host', async () => {
+            const dead = host(0);
+            const other = host(1);
+            for (const spec of [`node@${VERSION}`, 'node@22.11.0']) {
+              world.faultArchives({ kind: 'throttle', bytesPerSecond: 256 * 1024, times: 1 });
+              world.mirror.fault(`/dist/v22.11.0/node-v22.11.0-linux-x64.tar.gz`, { kind: 'throttle', bytesPerSecond: 256 * 1024, times: 1 });
+              world.mirror.fault(`/dist/v22.11.0/node-v22.11.0-linux-x64.tar.xz`, { kind: 'throttle', bytesPerSecond: 256 * 1024, times: 1 });
+              const victim = install(dead, spec);
+              await victim.waitFor<{ type?: string; progress?: { phase?: string; received?: number } }>((m) => m.type === 'progress' && m.progress?.phase === 'downloading');
+              await victim.kill('SIGKILL');
+            }
+            const layout = new HomeLayout(home.of(other.name));
+            const leftovers = await fs.readdir(layout.tmpDir);
+            assert.ok(leftovers.length >= 2, `the dead host left its temps: ${leftovers.join(', ')}`);
+
+            const doctor = async (...args: string[]): Promise<{ code: number | null; report: DoctorJson; stderr: string }> => {
+              const result = await runQmOnHost(other, ['doctor', '--json', ...args], { cwd: cwd.home, env: env(other) });
+              return { code: result.code, report: (result.code === 2 ? {} : JSON.parse(result.stdout)) as DoctorJson, stderr: result.stderr };
+            };
+            const listed = await doctor();
+            assert.equal(listed.code, 0, listed.stderr);
+            assert.deepEqual(listed.report.otherHosts.temps.map((temp) => temp.name).sort(), [...leftovers].sort(), 'qm doctor on another host lists them');
+            assert.ok(listed.report.otherHosts.temps.every((temp) => temp.host === dead.name), 'by the name of the host that left them');
+
+            // Under a day old: plain --fix leaves another host's temps alone, it may be alive.
+            const [older, ...rest] = leftovers.sort();
+            const fixed = await doctor('--fix');
+            assert.equal(fixed.code, 0, fixed.stderr);
+            assert.deepEqual((await fs.readdir(layout.tmpDir)).sort(), leftovers, 'kept while younger than a day');
+            const dayAndHourAgo = new Date(Date.now() - 25 * 3600_000);
+            await fs.utimes(path.join(layout.tmpDir, older!), dayAndHourAgo, dayAndHourAgo);
+            await doctor('--fix');
+            assert.deepEqual((await fs.readdir(layout.tmpDir)).sort(), rest, 'removed once older than a day');
+
+            const refused = await runQmOnHost(other, ['doctor', '--fix', '--host', other.name], { cwd: cwd.home, env: env(other) });
+            assert.equal(refused.code, 2, 'naming this host is refused: plain --fix handles it');
+            assert.match(refused.stderr, /EUSAGE/);
+            const forced = await doctor('--fix', '--host', dead.name);
+            assert.equal(forced.code, 0, forced.stderr);
+            assert.deepEqual(await fs.readdir(layout.tmpDir), [], '--host removed the rest at once');
+            assert.deepEqual(forced.report.otherHosts.removed.map((p) => path.basename(p)).sort(), rest);
+
+            const after = await runQmOnHost(other, ['install', `node@${VERSION}`], { cwd: cwd.home, env: env(other) });
+            assert.equal(after.code, 0, after.stderr);
+            await assertInstalledTree(home.of(other.name), world.reference, other.name);
+          });
+        }
+      });
+    }
+  });
+}
+
+interface DoctorJson {
+  otherHosts: { temps: Array<{ name: string; host: string }>; removed: string[] };
+}
