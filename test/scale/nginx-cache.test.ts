@@ -2,10 +2,11 @@
 // installing at once cost one upstream GET per file, a cut download resumes from nginx's cache,
 // and an nginx that answers 502/504 gives a clear error after a bounded number of attempts.
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { listFiles, tempHome } from '../helpers/temp-home';
-import { runQm } from '../helpers/child';
+import { ROOT, runQm } from '../helpers/child';
 import { HomeLayout } from '../../src/core/home';
 import { CuttingProxy } from './harness/cutting-proxy';
 import { NginxCache, nginxUnavailable } from './harness/nginx';
@@ -70,6 +71,36 @@ describe('an org caching mirror: qm through a real nginx proxy_cache', { skip },
     for (let i = 0; i < HOMES; i++) await assertInstalledTree(home(i), world.reference, `home ${i}`);
   });
 
+  it('the nginx recipe in docs/scale-out.md, as written: each byte goes upstream once, every tree the archive\'s', async (t) => {
+    const docs = await fs.readFile(path.join(ROOT, 'docs', 'scale-out.md'), 'utf8');
+    const recipe = /```nginx\n([\s\S]*?)```/.exec(docs)?.[1];
+    assert.ok(recipe, 'docs/scale-out.md has an nginx recipe');
+    const recipeNginx = await NginxCache.start({
+      http: (prefix, port) => substitute(recipe, [
+        ['listen 443 ssl;', `listen 127.0.0.1:${port};`],
+        ['/var/cache/nginx/qm', path.join(prefix, 'cache')],
+        ['https://nodejs.org', world.mirror.url],
+        ['https://ziglang.org', world.mirror.url],
+      ]),
+    });
+    try {
+      world.faultArchives({ kind: 'throttle', bytesPerSecond: 8 * MiB });
+      const results = await Promise.all(
+        Array.from({ length: HOMES }, (_, i) => runQm(['install', `node@${VERSION}`], { cwd: scratch.home, env: qmEnv(home(i), `${recipeNginx.url}/nodejs/dist`) })),
+      );
+      for (const [i, result] of results.entries()) assert.equal(result.code, 0, `home ${i}: ${result.stderr}`);
+      const { archive, stats } = world.fetchedArchive();
+      t.diagnostic(`upstream archive requests: ${stats.requests} (${stats.rangeRequests} slices), ${stats.bytesSent} bytes of ${archive.size}`);
+      assert.equal(stats.gets, 0, 'only 1 MiB slices went upstream');
+      assert.equal(stats.rangeRequests, Math.ceil(archive.size / MiB), 'each slice once');
+      assert.equal(stats.bytesSent, archive.size, 'each byte crossed the upstream link once');
+      for (const file of ['/dist/index.json', `/dist/v${VERSION}/SHASUMS256.txt`]) assert.equal(world.mirror.stats(file).requests, 1, `${file} went upstream once`);
+      for (let i = 0; i < HOMES; i++) await assertInstalledTree(home(i), world.reference, `home ${i}`);
+    } finally {
+      await recipeNginx.stop();
+    }
+  });
+
   it('a download cut mid-body resumes with a Range that nginx answers 206 from its cache', async (t) => {
     const proxy = await CuttingProxy.start({ host: '127.0.0.1', port: Number(new URL(nginx.url).port) });
     try {
@@ -114,3 +145,12 @@ describe('an org caching mirror: qm through a real nginx proxy_cache', { skip },
     });
   }
 });
+
+/** Replaces each `from` with `to`, insisting that each is there: a docs edit must not silently bypass the test. */
+function substitute(text: string, pairs: Array<[string, string]>): string {
+  for (const [from, to] of pairs) {
+    assert.ok(text.includes(from), `the recipe contains ${from}`);
+    text = text.split(from).join(to);
+  }
+  return text;
+}

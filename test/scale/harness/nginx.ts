@@ -60,7 +60,11 @@ export class NginxCache {
     private readonly exited: Promise<void>,
   ) {}
 
-  static async start(locations: NginxLocation[]): Promise<NginxCache> {
+  /**
+   * `locations` for a server generated here, or `http` for the `http {}` block's own directives
+   * (`proxy_cache_path`, `server`), given the prefix for its cache and the port to listen on.
+   */
+  static async start(locations: NginxLocation[] | { http: (prefix: string, port: number) => string }): Promise<NginxCache> {
     // A port picked free may be taken before nginx binds it: try again with another.
     for (let attempt = 1; ; attempt++) {
       const prefix = await fs.mkdtemp(path.join(os.tmpdir(), 'qm-nginx-'));
@@ -73,10 +77,11 @@ export class NginxCache {
     }
   }
 
-  private static async startIn(prefix: string, port: number, locations: NginxLocation[]): Promise<NginxCache> {
+  private static async startIn(prefix: string, port: number, locations: NginxLocation[] | { http: (prefix: string, port: number) => string }): Promise<NginxCache> {
     for (const dir of ['cache', 'temp', 'logs']) await fs.mkdir(path.join(prefix, dir));
     const conf = path.join(prefix, 'nginx.conf');
-    await fs.writeFile(conf, nginxConfig(prefix, port, locations));
+    const http = Array.isArray(locations) ? generatedServer(prefix, port, locations) : locations.http(prefix, port);
+    await fs.writeFile(conf, nginxConfig(prefix, http));
     const pidFile = path.join(prefix, 'nginx.pid');
     // The pid file is written after the listening socket is bound: its appearance is "ready".
     const ready = waitForFile(pidFile);
@@ -126,7 +131,7 @@ export class NginxCache {
   }
 }
 
-function nginxConfig(prefix: string, port: number, locations: NginxLocation[]): string {
+function nginxConfig(prefix: string, http: string): string {
   const p = (name: string): string => path.join(prefix, name);
   // Workers run as the master's user when that is root: the prefix is a private temp dir.
   const user = process.getuid?.() === 0 ? 'user root root;\n' : '';
@@ -143,12 +148,16 @@ http {
   fastcgi_temp_path ${p('temp/fastcgi')};
   uwsgi_temp_path ${p('temp/uwsgi')};
   scgi_temp_path ${p('temp/scgi')};
-  proxy_cache_path ${p('cache')} levels=1:2 keys_zone=qm:10m max_size=4g inactive=1d use_temp_path=off;
-  server {
-    listen 127.0.0.1:${port};
-${locations.map(locationBlock).join('')}  }
+${http}
 }
 `;
+}
+
+function generatedServer(prefix: string, port: number, locations: NginxLocation[]): string {
+  return `  proxy_cache_path ${path.join(prefix, 'cache')} levels=1:2 keys_zone=qm:10m max_size=4g inactive=1d use_temp_path=off;
+  server {
+    listen 127.0.0.1:${port};
+${locations.map(locationBlock).join('')}  }`;
 }
 
 function locationBlock(location: NginxLocation): string {
