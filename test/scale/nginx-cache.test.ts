@@ -54,15 +54,21 @@ describe('an org caching mirror: qm through a real nginx proxy_cache', { skip },
   const home = (i: number): string => path.join(scratch.home, `home-${i}`);
 
   it(`${HOMES} separate homes install at once: one upstream GET per file, every tree the archive's`, async (t) => {
-    // Slow enough that every home asks while the first fill is still running.
-    world.faultArchives({ kind: 'throttle', bytesPerSecond: 8 * MiB });
+    // Slow enough that every home asks while the first fill is still running (checked below).
+    world.faultArchives({ kind: 'throttle', bytesPerSecond: 640 * 1024 });
     const results = await Promise.all(
       Array.from({ length: HOMES }, (_, i) => runQm(['install', `node@${VERSION}`], { cwd: scratch.home, env: qmEnv(home(i), `${nginx.url}/dist`) })),
     );
     for (const [i, result] of results.entries()) assert.equal(result.code, 0, `home ${i}: ${result.stderr}`);
 
     const { archive } = world.fetchedArchive();
-    const asked = (await nginx.log()).map((entry) => entry.uri);
+    const log = await nginx.log();
+    const archiveLog = log.filter((entry) => entry.uri === archive.path);
+    const fill = archiveLog.filter((entry) => entry.cache === 'MISS');
+    assert.equal(fill.length, 1, `one request filled the cache: ${JSON.stringify(archiveLog)}`);
+    const lateComers = archiveLog.filter((entry) => entry.msec - entry.requestTime > fill[0]!.msec);
+    assert.deepEqual(lateComers, [], 'every home asked while the fill was running, so the cache lock was what made them wait');
+    const asked = log.map((entry) => entry.uri);
     const upstream = world.upstreamRequests([...new Set(asked)]);
     t.diagnostic(`nginx saw ${asked.length} requests; upstream: ${JSON.stringify(upstream)}`);
     assert.ok(asked.filter((uri) => uri === archive.path).length >= HOMES, 'every home asked nginx for the archive');

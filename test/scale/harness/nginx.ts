@@ -38,6 +38,10 @@ export interface NginxLogEntry {
   range: string;
   bytes: number;
   upstreamStatus: string;
+  /** When the request ended, in seconds since the epoch (ms resolution). */
+  msec: number;
+  /** How long it took, in seconds: `msec - requestTime` is when it started. */
+  requestTime: number;
 }
 
 /** Why nginx cannot run here, or undefined when it can. */
@@ -141,7 +145,7 @@ pid ${p('nginx.pid')};
 error_log ${p('logs/error.log')} info;
 events { worker_connections 512; }
 http {
-  log_format qm escape=json '{"uri":"$uri","status":$status,"cache":"$upstream_cache_status","range":"$http_range","bytes":$body_bytes_sent,"upstreamStatus":"$upstream_status"}';
+  log_format qm escape=json '{"uri":"$uri","status":$status,"cache":"$upstream_cache_status","range":"$http_range","bytes":$body_bytes_sent,"upstreamStatus":"$upstream_status","msec":$msec,"requestTime":$request_time}';
   access_log ${p('logs/access.log')} qm;
   client_body_temp_path ${p('temp/body')};
   proxy_temp_path ${p('temp/proxy')};
