@@ -116,8 +116,6 @@ for (const filesystem of FILESYSTEMS) {
           const { code } = await child.exited;
           assert.equal(code, 0, `${label}: ${child.stderr.join('\n')}`);
         };
-        const archiveRequests = (n: number): Promise<unknown> =>
-          Promise.any(world.archives.map((a) => world.mirror.waitFor(a.path, (s) => s.requests >= n)));
 
         async function assertCacheClean(h: HostSpec): Promise<void> {
           const layout = new HomeLayout(home.of(h.name));
@@ -143,7 +141,7 @@ for (const filesystem of FILESYSTEMS) {
         async function killAndTimeTakeover(holder: Child): Promise<number> {
           const killedAt = Date.now();
           await holder.kill('SIGKILL');
-          await archiveRequests(2);
+          await world.archiveStats((s) => s.requests >= 2);
           return Date.now() - killedAt;
         }
 

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { Child, QM_CLI, type ChildOptions } from '../../helpers/child';
 
 /**
@@ -94,7 +94,6 @@ export async function clockSkewOf(host: HostSpec, file: string): Promise<{ dateN
   if (code !== 0) throw new Error(`clock probe on ${host.name} failed: ${child.stderr.join('\n')}`);
   const { now, host: seen } = JSON.parse(child.stdout[0]!) as { now: number; host: string };
   if (seen !== host.name) throw new Error(`clock probe ran on host "${seen}", not "${host.name}"`);
-  const { statSync } = await import('node:fs');
   const ours = (before + after) / 2;
   return { dateNow: now - ours, utimes: statSync(file).mtimeMs - ours };
 }

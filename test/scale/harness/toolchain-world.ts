@@ -58,9 +58,19 @@ export class ToolchainWorld {
     return seen[0]!;
   }
 
+  /** Resolves once either of 22.12.0's archives meets `predicate` (qm fetches one of them). */
+  async archiveStats(predicate: (stats: PathStats) => boolean): Promise<void> {
+    const settled = new AbortController();
+    try {
+      await Promise.any(this.archives.map((archive) => this.mirror.waitFor(archive.path, predicate, settled.signal)));
+    } finally {
+      settled.abort(); // The other archive's wait would otherwise stay registered.
+    }
+  }
+
   /** Resolves once the upstream has started sending 22.12.0's archive to someone. */
-  async archiveFlowing(signal?: AbortSignal): Promise<void> {
-    await Promise.any(this.archives.map((archive) => this.mirror.waitFor(archive.path, (s) => s.bytesSent > 0, signal)));
+  archiveFlowing(): Promise<void> {
+    return this.archiveStats((s) => s.bytesSent > 0);
   }
 
   /** Every path the upstream was asked for, with how often: what "one GET per file" checks. */
