@@ -7,10 +7,15 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import { isQmError } from '../../src/core/errors';
 import { HomeLayout } from '../../src/core/home';
 import { findOtherHostTemps, OTHER_HOST_TEMP_MAX_AGE_MS, removeOtherHostTemps } from '../../src/core/maintenance/other-hosts';
+import type { LockManager } from '../../src/core/store/locks';
 import { hostTag, uniqueTempName } from '../../src/core/store/temp-files';
 import { tempHome } from '../helpers/temp-home';
 
 const HOUR = 3600_000;
+
+/** The home's locks as `qm doctor` sees them: here, one lock still held by a process on build-7. */
+const locksHeldOnBuild7 = { list: () => Promise.resolve([{ key: 'blob-x', owner: { pid: 4242, host: 'build-7', purpose: 'download', since: new Date().toISOString() } }]) } as unknown as Pick<LockManager, 'list'>;
+const noLocks = { list: () => Promise.resolve([]) } as unknown as Pick<LockManager, 'list'>;
 
 /** A temp name as a process on `host` makes it. */
 function tempOf(host: string, kind: 'part' | 'dir' | 'tmp', pid = 4242): string {
@@ -37,15 +42,14 @@ describe('other hosts\' temps in a shared QM_HOME (qm doctor --fix [--host])', (
     return file;
   }
 
-  it('lists another host\'s temps in tmp/ and beside their targets, by name when a lock owner record gives it, never this host\'s', async () => {
+  it('lists another host\'s temps in tmp/ and beside their targets, by name when one of its locks gives it, never this host\'s', async () => {
     const part = await make(path.join(layout.tmpDir, tempOf('build-7', 'part')), HOUR);
     const staging = await make(path.join(layout.tmpDir, tempOf('build-7', 'dir')), 2 * HOUR, true);
     const beside = await make(path.join(layout.stateDir, 'manifests', `.abc.json.${tempOf('build-9', 'tmp')}`), 3 * HOUR);
     await make(path.join(layout.tmpDir, uniqueTempName('part')), HOUR);
     await make(path.join(layout.tmpDir, 'not-ours.part'), HOUR);
-    await fs.writeFile(path.join(layout.locksDir, 'blob-x.owner.json'), JSON.stringify({ pid: 4242, host: 'build-7', purpose: 'download', since: new Date().toISOString() }));
 
-    const found = await findOtherHostTemps(layout);
+    const found = await findOtherHostTemps(layout, locksHeldOnBuild7);
     assert.deepEqual(found.map((t) => t.path).sort(), [part, staging, beside].sort());
     assert.deepEqual(found.filter((t) => t.path !== beside).map((t) => t.host), ['build-7', 'build-7']);
     assert.equal(found.find((t) => t.path === beside)!.host, `host tag ${hostTag('build-9')}`, 'a host no record names is shown by its tag');
@@ -61,7 +65,7 @@ describe('other hosts\' temps in a shared QM_HOME (qm doctor --fix [--host])', (
     const young = await make(path.join(layout.tmpDir, tempOf('build-7', 'part')), OTHER_HOST_TEMP_MAX_AGE_MS - HOUR);
     const mineOld = await make(path.join(layout.tmpDir, uniqueTempName('part')), OTHER_HOST_TEMP_MAX_AGE_MS + HOUR);
 
-    const removed = await removeOtherHostTemps(layout);
+    const removed = await removeOtherHostTemps(layout, noLocks);
     assert.deepEqual(removed.sort(), [old, oldDir].sort());
     assert.deepEqual((await fs.readdir(layout.tmpDir)).sort(), [path.basename(young), path.basename(mineOld)].sort(), 'this host\'s temps are startup recovery\'s, by liveness, never by age');
   });
@@ -73,7 +77,7 @@ describe('other hosts\' temps in a shared QM_HOME (qm doctor --fix [--host])', (
       await make(path.join(layout.locksDir, `.blob-x.owner.json.${tempOf('build-7', 'tmp')}`), 0),
     ];
     const otherHost = await make(path.join(layout.tmpDir, tempOf('build-9', 'part')), 0);
-    const removed = await removeOtherHostTemps(layout, { host: 'build-7' });
+    const removed = await removeOtherHostTemps(layout, noLocks, { host: 'build-7' });
     assert.deepEqual(removed.sort(), gone.sort());
     assert.deepEqual(await fs.readdir(layout.tmpDir), [path.basename(otherHost)]);
   });
@@ -81,7 +85,7 @@ describe('other hosts\' temps in a shared QM_HOME (qm doctor --fix [--host])', (
   it('--host refuses this host and an empty name with EUSAGE, removing nothing', async () => {
     const mine = await make(path.join(layout.tmpDir, uniqueTempName('part')), 0);
     for (const host of [os.hostname(), ' ']) {
-      await assert.rejects(removeOtherHostTemps(layout, { host }), (error) => isQmError(error, 'EUSAGE'));
+      await assert.rejects(removeOtherHostTemps(layout, noLocks, { host }), (error) => isQmError(error, 'EUSAGE'));
     }
     await fs.access(mine);
   });

@@ -14,9 +14,9 @@ export const doctorCommand: Command = {
     if (host !== undefined && !args.values.fix) throw new QmError('EUSAGE', '--host goes with --fix: "qm doctor --fix --host NAME" removes the temp files host NAME left in a shared QM_HOME');
     if (host !== undefined) checkOtherHost(host);
     const recovered = args.values.fix ? await context.core.manager.recover() : undefined;
-    const removedOther = args.values.fix ? await removeOtherHostTemps(context.core.layout, host !== undefined ? { host } : {}) : [];
+    const removedOther = args.values.fix ? await removeOtherHostTemps(context.core.layout, context.core.locks, host !== undefined ? { host } : {}) : [];
     const report = await diagnose(context.core, { verify: args.values.verify === true });
-    const otherHosts = { temps: await findOtherHostTemps(context.core.layout), removed: removedOther };
+    const otherHosts = { temps: await findOtherHostTemps(context.core.layout, context.core.locks), removed: removedOther };
     if (context.flags.json) {
       context.json({ ...report, recovered: recovered ?? null, otherHosts });
     } else {

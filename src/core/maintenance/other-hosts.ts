@@ -2,6 +2,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { QmError } from '../errors';
 import type { HomeLayout } from '../home';
+import type { LockManager } from '../store/locks';
 import { currentProcess } from '../store/process-identity';
 import { hostTag, removeTemp, tempOwner } from '../store/temp-files';
 
@@ -15,7 +16,7 @@ export const OTHER_HOST_TEMP_MAX_AGE_MS = 24 * 3600_000;
 export interface OtherHostTemp {
   name: string;
   path: string;
-  /** The host's name when a lock owner record gives it, else `host tag <hex>`. */
+  /** The host's name when one of its locks gives it, else `host tag <hex>`. */
   host: string;
   hostTag: string;
   /** Since its last change, on this host's clock. */
@@ -32,9 +33,9 @@ function tempDirs(layout: HomeLayout): string[] {
  * whether their process lives can only be told on their host; this lists them so that
  * `qm doctor` can show them and `--fix` can apply the age rule or an operator's word.
  */
-export async function findOtherHostTemps(layout: HomeLayout, now = Date.now()): Promise<OtherHostTemp[]> {
+export async function findOtherHostTemps(layout: HomeLayout, locks: Pick<LockManager, 'list'>, now = Date.now()): Promise<OtherHostTemp[]> {
   const ownTag = hostTag(currentProcess().host);
-  const names = await hostNames(layout);
+  const names = await hostNames(locks);
   const found: OtherHostTemp[] = [];
   for (const dir of tempDirs(layout)) {
     let entries: string[];
@@ -72,11 +73,11 @@ export interface RemoveOtherHostTempsOptions {
  * paths removed. Naming this host is refused: its own dead processes' temps are told apart from
  * live ones by startup recovery, which a blanket removal would undercut.
  */
-export async function removeOtherHostTemps(layout: HomeLayout, options: RemoveOtherHostTempsOptions = {}): Promise<string[]> {
+export async function removeOtherHostTemps(layout: HomeLayout, locks: Pick<LockManager, 'list'>, options: RemoveOtherHostTempsOptions = {}): Promise<string[]> {
   const { host, maxAgeMs = OTHER_HOST_TEMP_MAX_AGE_MS, now = Date.now() } = options;
   const named = host === undefined ? undefined : hostTag(checkOtherHost(host));
   const removed: string[] = [];
-  for (const temp of await findOtherHostTemps(layout, now)) {
+  for (const temp of await findOtherHostTemps(layout, locks, now)) {
     if (temp.hostTag !== named && temp.ageMs <= maxAgeMs) continue;
     await removeTemp(temp.path);
     removed.push(temp.path);
@@ -94,22 +95,11 @@ export function checkOtherHost(host: string): string {
   return name;
 }
 
-/** Host names by tag, from the lock owner records (they name their host in full). */
-async function hostNames(layout: HomeLayout): Promise<Map<string, string>> {
+/** Host names by tag, from the holders of the locks in QM_HOME (a dead host's stay until taken over). */
+async function hostNames(locks: Pick<LockManager, 'list'>): Promise<Map<string, string>> {
   const names = new Map<string, string>();
-  let entries: string[];
-  try {
-    entries = await fs.readdir(layout.locksDir);
-  } catch {
-    return names;
-  }
-  for (const entry of entries.filter((e) => e.endsWith('.owner.json'))) {
-    try {
-      const owner = JSON.parse(await fs.readFile(path.join(layout.locksDir, entry), 'utf8')) as { host?: unknown };
-      if (typeof owner.host === 'string') names.set(hostTag(owner.host), owner.host);
-    } catch {
-      // Released while we read, or half-written by a dead host: no name from it.
-    }
+  for (const { owner } of await locks.list().catch(() => [])) {
+    if (owner?.host) names.set(hostTag(owner.host), owner.host);
   }
   return names;
 }

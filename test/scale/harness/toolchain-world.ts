@@ -23,6 +23,8 @@ export class ToolchainWorld {
     readonly mirror: MirrorServer,
     /** 22.12.0's archives for linux-x64, .tar.gz and .tar.xz (qm picks one). */
     readonly archives: PublishedArtifact[],
+    /** Every release's archives, for tests that install another version beside 22.12.0. */
+    private readonly all: PublishedArtifact[],
     /** Every entry of the reference tree (see `treeManifest`). */
     readonly reference: string[],
   ) {}
@@ -40,37 +42,44 @@ export class ToolchainWorld {
       await run('tar', ['-xzf', path.join(scratch, 'archive.tar.gz'), '-C', path.join(scratch, 'tree'), '--strip-components=1']);
       const reference = await treeManifest(path.join(scratch, 'tree'));
       mirror.resetStats();
-      return new ToolchainWorld(mirror, archives, reference);
+      return new ToolchainWorld(mirror, archives, artifacts, reference);
     } finally {
       await fs.rm(scratch, { recursive: true, force: true });
     }
   }
 
-  /** Applies a fault to both of 22.12.0's archives, whichever one qm fetches. */
-  faultArchives(fault: Fault): void {
-    for (const archive of this.archives) this.mirror.fault(archive.path, fault);
+  /** A release's archives for linux-x64 ('22.11.0'); default 22.12.0's. */
+  archivesOf(version = VERSION): PublishedArtifact[] {
+    const found = this.all.filter((a) => a.version === `v${version}`);
+    assert.ok(found.length > 0, `the mirror has node ${version}`);
+    return found;
+  }
+
+  /** Applies a fault to both of a release's archives, whichever one qm fetches. */
+  faultArchives(fault: Fault, version = VERSION): void {
+    for (const archive of this.archivesOf(version)) this.mirror.fault(archive.path, fault);
   }
 
   /** The archive qm fetched (the one the mirror saw requests for), with its stats. */
-  fetchedArchive(): { archive: PublishedArtifact; stats: PathStats } {
-    const seen = this.archives.map((archive) => ({ archive, stats: this.mirror.stats(archive.path) })).filter((s) => s.stats.requests > 0);
-    assert.equal(seen.length, 1, `qm fetched exactly one of 22.12.0's archives: ${JSON.stringify(seen.map((s) => s.archive.path))}`);
+  fetchedArchive(version = VERSION): { archive: PublishedArtifact; stats: PathStats } {
+    const seen = this.archivesOf(version).map((archive) => ({ archive, stats: this.mirror.stats(archive.path) })).filter((s) => s.stats.requests > 0);
+    assert.equal(seen.length, 1, `qm fetched exactly one of ${version}'s archives: ${JSON.stringify(seen.map((s) => s.archive.path))}`);
     return seen[0]!;
   }
 
-  /** Resolves once either of 22.12.0's archives meets `predicate` (qm fetches one of them). */
-  async archiveStats(predicate: (stats: PathStats) => boolean): Promise<void> {
+  /** Resolves once either of a release's archives meets `predicate` (qm fetches one of them). */
+  async archiveStats(predicate: (stats: PathStats) => boolean, version = VERSION): Promise<void> {
     const settled = new AbortController();
     try {
-      await Promise.any(this.archives.map((archive) => this.mirror.waitFor(archive.path, predicate, settled.signal)));
+      await Promise.any(this.archivesOf(version).map((archive) => this.mirror.waitFor(archive.path, predicate, settled.signal)));
     } finally {
       settled.abort(); // The other archive's wait would otherwise stay registered.
     }
   }
 
-  /** Resolves once the upstream has started sending 22.12.0's archive to someone. */
-  archiveFlowing(): Promise<void> {
-    return this.archiveStats((s) => s.bytesSent > 0);
+  /** Resolves once the upstream has started sending a release's archive to someone. */
+  archiveFlowing(version = VERSION): Promise<void> {
+    return this.archiveStats((s) => s.bytesSent > 0, version);
   }
 
   /** Every path the upstream was asked for, with how often: what "one GET per file" checks. */
