@@ -8,7 +8,7 @@ import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { listFiles, tempHome } from '../helpers/temp-home';
 import { ROOT, runQm } from '../helpers/child';
 import { HomeLayout } from '../../src/core/home';
-import { CuttingProxy } from './harness/cutting-proxy';
+import { TcpRelay } from './harness/tcp-relay';
 import { NginxCache, nginxUnavailable } from './harness/nginx';
 import { freePort, SilentServer } from './harness/ports';
 import { assertInstalledTree, qmEnv, ToolchainWorld, VERSION } from './harness/toolchain-world';
@@ -54,27 +54,35 @@ describe('an org caching mirror: qm through a real nginx proxy_cache', { skip },
   const home = (i: number): string => path.join(scratch.home, `home-${i}`);
 
   it(`${HOMES} separate homes install at once: one upstream GET per file, every tree the archive's`, async (t) => {
-    // Slow enough that every home asks while the first fill is still running (checked below).
-    world.faultArchives({ kind: 'throttle', bytesPerSecond: 640 * 1024 });
-    const results = await Promise.all(
-      Array.from({ length: HOMES }, (_, i) => runQm(['install', `node@${VERSION}`], { cwd: scratch.home, env: qmEnv(home(i), `${nginx.url}/dist`) })),
-    );
-    for (const [i, result] of results.entries()) assert.equal(result.code, 0, `home ${i}: ${result.stderr}`);
+    // qm -> front relay -> nginx -> back relay -> mirror: the archive's upstream response is held
+    // until every home's request for it has reached nginx, so they all meet the cache lock.
+    const back = await TcpRelay.toUrl(world.mirror.url);
+    const cache = await NginxCache.start([{ match: '/dist/', upstream: `${back.url}/dist/`, cache: true }]);
+    const front = await TcpRelay.toUrl(cache.url);
+    try {
+      const archivePaths = world.archives.map((a) => a.path);
+      back.hold(archivePaths);
+      const runs = Array.from({ length: HOMES }, (_, i) => runQm(['install', `node@${VERSION}`], { cwd: scratch.home, env: qmEnv(home(i), `${front.url}/dist`) }));
+      await front.requestsArrived(archivePaths, HOMES);
+      back.release();
+      const results = await Promise.all(runs);
+      for (const [i, result] of results.entries()) assert.equal(result.code, 0, `home ${i}: ${result.stderr}`);
 
-    const { archive } = world.fetchedArchive();
-    const log = await nginx.log();
-    const archiveLog = log.filter((entry) => entry.uri === archive.path);
-    const fill = archiveLog.filter((entry) => entry.cache === 'MISS');
-    assert.equal(fill.length, 1, `one request filled the cache: ${JSON.stringify(archiveLog)}`);
-    const lateComers = archiveLog.filter((entry) => entry.msec - entry.requestTime > fill[0]!.msec);
-    assert.deepEqual(lateComers, [], 'every home asked while the fill was running, so the cache lock was what made them wait');
-    const asked = log.map((entry) => entry.uri);
-    const upstream = world.upstreamRequests([...new Set(asked)]);
-    t.diagnostic(`nginx saw ${asked.length} requests; upstream: ${JSON.stringify(upstream)}`);
-    assert.ok(asked.filter((uri) => uri === archive.path).length >= HOMES, 'every home asked nginx for the archive');
-    for (const [file, count] of Object.entries(upstream)) assert.equal(count, 1, `${file} went upstream once`);
-    assert.equal(world.mirror.stats(archive.path).bytesSent, archive.size, 'the archive crossed the upstream link once');
-    for (let i = 0; i < HOMES; i++) await assertInstalledTree(home(i), world.reference, `home ${i}`);
+      const { archive } = world.fetchedArchive();
+      const log = await cache.log();
+      const asked = log.map((entry) => entry.uri);
+      const upstream = world.upstreamRequests([...new Set(asked)]);
+      t.diagnostic(`nginx saw ${asked.length} requests; upstream: ${JSON.stringify(upstream)}`);
+      assert.equal(log.filter((entry) => entry.uri === archive.path && entry.cache === 'MISS').length, 1, 'one request filled the cache, the others waited for it');
+      for (const [file, count] of Object.entries(upstream)) assert.equal(count, 1, `${file} went upstream once`);
+      assert.equal(world.mirror.stats(archive.path).bytesSent, archive.size, 'the archive crossed the upstream link once');
+      for (let i = 0; i < HOMES; i++) await assertInstalledTree(home(i), world.reference, `home ${i}`);
+    } finally {
+      back.release();
+      await front.close();
+      await cache.stop();
+      await back.close();
+    }
   });
 
   it('the nginx recipe in docs/scale-out.md, as written: each byte goes upstream once, every tree the archive\'s', async (t) => {
@@ -108,7 +116,7 @@ describe('an org caching mirror: qm through a real nginx proxy_cache', { skip },
   });
 
   it('a download cut mid-body resumes with a Range that nginx answers 206 from its cache', async (t) => {
-    const proxy = await CuttingProxy.start({ host: '127.0.0.1', port: Number(new URL(nginx.url).port) });
+    const proxy = await TcpRelay.toUrl(nginx.url);
     try {
       world.faultArchives({ kind: 'throttle', bytesPerSecond: 16 * MiB });
       // Whichever archive qm picks, its first response is cut a megabyte in.
