@@ -9,8 +9,8 @@ export const QM_CLI = path.join(ROOT, 'out', 'cli.js');
 export interface ChildOptions {
   env?: NodeJS.ProcessEnv;
   cwd?: string;
-  /** The program to run with `argv`; default this Node. */
-  command?: string;
+  /** A command that runs node for us, e.g. ['unshare', '--pid', '--fork'] or ['faketime', '-f', '+15s']. */
+  wrapper?: string[];
 }
 
 /** A message a child wrote as one line, JSON when it parses, tagged with the stream. */
@@ -29,7 +29,8 @@ export class Child {
   private readonly waiters: Array<{ predicate: (m: ChildMessage) => boolean; resolve: (m: ChildMessage) => void }> = [];
 
   constructor(argv: string[], options: ChildOptions = {}) {
-    this.process = spawn(options.command ?? process.execPath, argv, {
+    const [program, ...prefix] = options.wrapper ?? [];
+    this.process = spawn(program ?? process.execPath, program === undefined ? argv : [...prefix, process.execPath, ...argv], {
       cwd: options.cwd ?? ROOT,
       env: { ...process.env, ...options.env },
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -89,8 +90,8 @@ export class Child {
 
 /** A TypeScript script from this repository, run through tsx. */
 export class ChildScript extends Child {
-  constructor(script: string, args: string[], env: NodeJS.ProcessEnv = {}) {
-    super(['--import', 'tsx', path.join(ROOT, script), ...args], { env });
+  constructor(script: string, args: string[], env: NodeJS.ProcessEnv = {}, wrapper?: string[]) {
+    super(['--import', 'tsx', path.join(ROOT, script), ...args], { env, ...(wrapper ? { wrapper } : {}) });
   }
 }
 

@@ -63,10 +63,11 @@ function hostEnv(host: HostSpec): NodeJS.ProcessEnv {
 
 /** Node with `argv` on a simulated host. */
 export function spawnOnHost(host: HostSpec, argv: string[], options: ChildOptions = {}): Child {
-  return new Child(
-    [...UNSHARE_FLAGS[host.isolation], '--', 'sh', '-c', HOST_SCRIPT[host.isolation], host.name, process.execPath, ...argv],
-    { ...options, command: 'unshare', env: { ...options.env, ...hostEnv(host) } },
-  );
+  return new Child(argv, {
+    ...options,
+    wrapper: ['unshare', ...UNSHARE_FLAGS[host.isolation], '--', 'sh', '-c', HOST_SCRIPT[host.isolation], host.name],
+    env: { ...options.env, ...hostEnv(host) },
+  });
 }
 
 /** The built `qm` on a simulated host. */
