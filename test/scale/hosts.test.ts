@@ -14,6 +14,9 @@ import { GlusterVolume, glusterUnavailable } from './harness/gluster';
 import { clockSkewOf, faketimeLibrary, hostsUnavailable, qmOnHost, runQmOnHost, type HostSpec, type Isolation } from './harness/hosts';
 import { assertInstalledTree, qmEnv, ToolchainWorld, VERSION } from './harness/toolchain-world';
 
+/** A safety net only: a wedged host fails its test instead of hanging CI. */
+const TIMEOUT = { timeout: 240_000 };
+
 const MiB = 1024 * 1024;
 /** qm's lock stale time: how long a lock whose holder cannot be checked may go without a heartbeat. */
 const STALE_MS = 10_000;
@@ -27,6 +30,8 @@ const TAKEOVER_BOUND_MS: Record<Isolation, number> = { uts: STALE_MS - 2_000, 'u
 /** A skewed clock may not change the takeover time by more than this against a holder on time. */
 const SKEW_TOLERANCE_MS = 5_000;
 const CONTROL_VERSION = '22.11.0';
+/** A holder that will be killed downloads this slowly, so it is still downloading however slow the set-up around it. */
+const DOOMED_RATE = 128 * 1024;
 const HOST_NAMES = ['host-a', 'host-b', 'host-c', 'host-d'];
 
 const hostsSkip = hostsUnavailable();
@@ -147,13 +152,31 @@ for (const filesystem of FILESYSTEMS) {
           return { holder, waiters };
         }
 
-        /** Milliseconds from `killedAt` until another host starts `version`'s download again. */
-        async function takeoverAfter(killedAt: number, version = VERSION): Promise<number> {
-          await world.archiveStats((s) => s.requests >= 2, version);
+        /** SIGKILLs holders' hosts at one moment, checking that each was still downloading. */
+        async function killMidDownload(holders: Array<{ holder: Child; version?: string }>): Promise<number> {
+          const killedAt = Date.now();
+          await Promise.all(holders.map(({ holder }) => holder.kill('SIGKILL')));
+          for (const { version = VERSION } of holders) {
+            const finished = world.archivesOf(version).reduce((sum, a) => sum + world.mirror.stats(a.path).fullBodies, 0);
+            assert.equal(finished, 0, `the holder of ${version} was killed mid-download`);
+          }
+          return killedAt;
+        }
+
+        /**
+         * Milliseconds from `killedAt` until another host starts `version`'s download again; fails
+         * with the waiters' output if they all end first.
+         */
+        async function takeoverAfter(killedAt: number, waiters: Child[], version = VERSION): Promise<number> {
+          const allExited = Promise.all(waiters.map((w) => w.exited)).then(() => {
+            throw new Error(`every waiter ended before another download of ${version} began:\n${waiters.map((w) => w.stderr.join('\n')).join('\n---\n')}`);
+          });
+          await Promise.race([world.archiveStats((s) => s.requests >= 2, version), allExited]);
+          allExited.catch(() => undefined);
           return Date.now() - killedAt;
         }
 
-        it('4 hosts install at once: one GET, every tree intact, nothing left behind', async () => {
+        it('4 hosts install at once: one GET, every tree intact, nothing left behind', TIMEOUT, async () => {
           world.faultArchives({ kind: 'throttle', bytesPerSecond: 4 * MiB });
           const hosts = HOST_NAMES.map((_, i) => host(i));
           const results = await Promise.all(hosts.map((h) => runQmOnHost(h, ['install', `node@${VERSION}`], { cwd: cwd.home, env: env(h) })));
@@ -163,11 +186,10 @@ for (const filesystem of FILESYSTEMS) {
           await assertCacheClean(hosts[0]!);
         });
 
-        it('a SIGKILLed holder on one host is taken over by another', async (t) => {
-          const { holder, waiters } = await holderAndWaiters(host(0), [host(1), host(2)], 512 * 1024);
-          const killedAt = Date.now();
-          await holder.kill('SIGKILL');
-          const takeoverMs = await takeoverAfter(killedAt);
+        it('a SIGKILLed holder on one host is taken over by another', TIMEOUT, async (t) => {
+          const { holder, waiters } = await holderAndWaiters(host(0), [host(1), host(2)], DOOMED_RATE);
+          const killedAt = await killMidDownload([{ holder }]);
+          const takeoverMs = await takeoverAfter(killedAt, waiters);
           t.diagnostic(`taken over ${takeoverMs} ms after the kill`);
           for (const [i, waiter] of waiters.entries()) await succeeded(waiter, `waiter ${i}`);
           assert.equal(world.fetchedArchive().stats.requests, 2, 'one duplicate download after the crash, no more');
@@ -176,7 +198,7 @@ for (const filesystem of FILESYSTEMS) {
         });
 
         describe('skewed clocks (libfaketime)', { skip: faketimeSkip }, () => {
-          it('the hosts\' clocks really are skewed: Date.now() and the mtimes a holder stamps', async () => {
+          it('the hosts\' clocks really are skewed: Date.now() and the mtimes a holder stamps', TIMEOUT, async () => {
             const probe = path.join(cwd.home, 'clock-probe');
             for (const [clock, offset] of [['-15s', -15_000], ['+15s', 15_000]] as const) {
               const skew = await clockSkewOf(host(1, clock), probe);
@@ -185,7 +207,7 @@ for (const filesystem of FILESYSTEMS) {
             }
           });
 
-          it('a holder 15 s behind keeps its live lock past the stale time, against waiters on time and 15 s ahead', async () => {
+          it('a holder 15 s behind keeps its live lock past the stale time, against waiters on time and 15 s ahead', TIMEOUT, async () => {
             // About 12 s of download: longer than the stale time.
             const { holder, waiters } = await holderAndWaiters(host(0, '-15s'), [host(1), host(2, '+15s')], 360 * 1024, { stealing: true });
             await succeeded(holder, 'holder');
@@ -195,13 +217,12 @@ for (const filesystem of FILESYSTEMS) {
             await assertInstalledTree(home.of('host-c'), world.reference, 'host-c');
           });
 
-          it('a dead holder 15 s ahead is not waited for longer than one on time, by waiters on time and 15 s behind', async (t) => {
+          it('a dead holder 15 s ahead is not waited for longer than one on time, by waiters on time and 15 s behind', TIMEOUT, async (t) => {
             // The control: a holder on time, of another version, killed at the same moment.
-            const control = await holderAndWaiters(host(3), [host(1)], 512 * 1024, { version: CONTROL_VERSION });
-            const skewed = await holderAndWaiters(host(0, '+15s'), [host(1), host(2, '-15s')], 512 * 1024);
-            const killedAt = Date.now();
-            await Promise.all([skewed.holder.kill('SIGKILL'), control.holder.kill('SIGKILL')]);
-            const [skewedMs, controlMs] = await Promise.all([takeoverAfter(killedAt), takeoverAfter(killedAt, CONTROL_VERSION)]);
+            const control = await holderAndWaiters(host(3), [host(1)], DOOMED_RATE, { version: CONTROL_VERSION });
+            const skewed = await holderAndWaiters(host(0, '+15s'), [host(1), host(2, '-15s')], DOOMED_RATE);
+            const killedAt = await killMidDownload([{ holder: skewed.holder }, { holder: control.holder, version: CONTROL_VERSION }]);
+            const [skewedMs, controlMs] = await Promise.all([takeoverAfter(killedAt, skewed.waiters), takeoverAfter(killedAt, control.waiters, CONTROL_VERSION)]);
             t.diagnostic(`taken over ${skewedMs} ms after the kill (the holder on time's: ${controlMs} ms)`);
             for (const [i, waiter] of [...skewed.waiters, ...control.waiters].entries()) await succeeded(waiter, `waiter ${i}`);
             assert.ok(skewedMs < controlMs + SKEW_TOLERANCE_MS, `the clock 15 s ahead did not keep the dead lock longer: ${skewedMs} ms against ${controlMs} ms`);
@@ -210,7 +231,7 @@ for (const filesystem of FILESYSTEMS) {
           });
         });
 
-        it('each host\'s coordinator keeps its own socket, and each host\'s qm uses its own', async () => {
+        it('each host\'s coordinator keeps its own socket, and each host\'s qm uses its own', TIMEOUT, async () => {
           const hosts = [host(0), host(1)];
           const lines: Array<ChildMessage & { role?: string; endpoint?: string }> = [];
           for (const h of hosts) {
@@ -241,11 +262,11 @@ for (const filesystem of FILESYSTEMS) {
         });
 
         if (isolation === 'uts+pid') {
-          it('a dead host\'s temps: listed elsewhere, removed after a day, or at once by qm doctor --fix --host', async () => {
+          it('a dead host\'s temps: listed elsewhere, removed after a day, or at once by qm doctor --fix --host', TIMEOUT, async () => {
             const dead = host(0);
             const other = host(1);
             for (const version of [VERSION, CONTROL_VERSION]) {
-              world.faultArchives({ kind: 'throttle', bytesPerSecond: 256 * 1024, times: 1 }, version);
+              world.faultArchives({ kind: 'throttle', bytesPerSecond: DOOMED_RATE, times: 1 }, version);
               const victim = install(dead, `node@${version}`);
               await victim.waitFor<{ type?: string; progress?: { phase?: string; received?: number } }>((m) => m.type === 'progress' && m.progress?.phase === 'downloading');
               await victim.kill('SIGKILL');

@@ -13,6 +13,9 @@ import { NginxCache, nginxUnavailable } from './harness/nginx';
 import { freePort, SilentServer } from './harness/ports';
 import { assertInstalledTree, qmEnv, ToolchainWorld, VERSION } from './harness/toolchain-world';
 
+/** A safety net only: a wedged nginx or qm fails its test instead of hanging CI. */
+const TIMEOUT = { timeout: 180_000 };
+
 const MiB = 1024 * 1024;
 const HOMES = 8;
 const skip = nginxUnavailable();
@@ -53,7 +56,7 @@ describe('an org caching mirror: qm through a real nginx proxy_cache', { skip },
 
   const home = (i: number): string => path.join(scratch.home, `home-${i}`);
 
-  it(`${HOMES} separate homes install at once: one upstream GET per file, every tree the archive's`, async (t) => {
+  it(`${HOMES} separate homes install at once: one upstream GET per file, every tree the archive's`, TIMEOUT, async (t) => {
     // qm -> front relay -> nginx -> back relay -> mirror: the archive's upstream response is held
     // until every home's request for it has reached nginx, so they all meet the cache lock.
     const back = await TcpRelay.toUrl(world.mirror.url);
@@ -85,7 +88,7 @@ describe('an org caching mirror: qm through a real nginx proxy_cache', { skip },
     }
   });
 
-  it('the nginx recipe in docs/scale-out.md, as written: each byte goes upstream once, every tree the archive\'s', async (t) => {
+  it('the nginx recipe in docs/scale-out.md, as written: each byte goes upstream once, every tree the archive\'s', TIMEOUT, async (t) => {
     const docs = await fs.readFile(path.join(ROOT, 'docs', 'scale-out.md'), 'utf8');
     const recipe = /```nginx\n([\s\S]*?)```/.exec(docs)?.[1];
     assert.ok(recipe, 'docs/scale-out.md has an nginx recipe');
@@ -115,7 +118,7 @@ describe('an org caching mirror: qm through a real nginx proxy_cache', { skip },
     }
   });
 
-  it('a download cut mid-body resumes with a Range that nginx answers 206 from its cache', async (t) => {
+  it('a download cut mid-body resumes with a Range that nginx answers 206 from its cache', TIMEOUT, async (t) => {
     const proxy = await TcpRelay.toUrl(nginx.url);
     try {
       world.faultArchives({ kind: 'throttle', bytesPerSecond: 16 * MiB });
@@ -142,7 +145,7 @@ describe('an org caching mirror: qm through a real nginx proxy_cache', { skip },
   });
 
   for (const [status, words, prefix] of [[502, 'Bad Gateway', 'gw502'], [504, 'Gateway Time-out', 'gw504']] as const) {
-    it(`nginx answering ${status} gives a clear ${status} error after a bounded number of attempts`, async () => {
+    it(`nginx answering ${status} gives a clear ${status} error after a bounded number of attempts`, TIMEOUT, async () => {
       const result = await runQm(['install', `node@${VERSION}`], { cwd: scratch.home, env: qmEnv(home(0), `${nginx.url}/${prefix}/dist`) });
       assert.equal(result.code, 1, result.stderr);
       const message = new RegExp(`qm: error EHTTP: GET http://127\\.0\\.0\\.1:\\d+/${prefix}/dist/v${VERSION}/node-v${VERSION}-linux-x64\\.tar\\.(gz|xz) failed: HTTP ${status} ${words} \\(gave up after (\\d+) attempts\\)`);

@@ -14,6 +14,9 @@ import { MirrorServer } from '../fixtures/mirror-server';
 import { tempHome } from '../helpers/temp-home';
 import { NginxCache, nginxUnavailable, type NginxLocation } from './harness/nginx';
 
+/** A safety net only: a wedged nginx or qm fails its test instead of hanging CI. */
+const TIMEOUT = { timeout: 120_000 };
+
 const MiB = 1024 * 1024;
 const FILE = '/files/toolchain.tar.gz';
 const SIZE = 12 * MiB;
@@ -75,13 +78,13 @@ describe('the proxy_cache_lock trap: a fill longer than the headers timeout', { 
     assert.deepEqual(failures, [], 'every client got the file');
   }
 
-  it('qm copes by itself with nginx\'s default lock: every waiter succeeds and the file goes upstream once', async () => {
+  it('qm copes by itself with nginx\'s default lock: every waiter succeeds and the file goes upstream once', TIMEOUT, async () => {
     const results = await fillWithWaiters({});
     assertAllFetched(results);
     assert.equal(mirror.stats(FILE).requests, 1, 'one upstream request');
   });
 
-  it('docs fix 1, `slice 1m`: waiters get headers within one slice, and each byte goes upstream once', async () => {
+  it('docs fix 1, `slice 1m`: waiters get headers within one slice, and each byte goes upstream once', TIMEOUT, async () => {
     const results = await fillWithWaiters({ slice: '1m' });
     assertAllFetched(results);
     const stats = mirror.stats(FILE);
@@ -90,7 +93,7 @@ describe('the proxy_cache_lock trap: a fill longer than the headers timeout', { 
     assert.equal(stats.bytesSent, SIZE, 'each byte crossed the upstream link once');
   });
 
-  it('docs fix 2, proxy_cache_lock_timeout below the headers timeout: waiters succeed, at the price of their own upstream fetch', async () => {
+  it('docs fix 2, proxy_cache_lock_timeout below the headers timeout: waiters succeed, at the price of their own upstream fetch', TIMEOUT, async () => {
     const results = await fillWithWaiters({ lockTimeout: '500ms' });
     assertAllFetched(results);
     assert.equal(mirror.stats(FILE).requests, 1 + WAITERS, 'each waiter, released by the lock timeout, fetched past the cache');
