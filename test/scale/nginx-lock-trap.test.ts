@@ -1,8 +1,9 @@
 // The proxy_cache_lock trap (issue 13): clients queued behind nginx's cache lock get no response
 // headers until the fill ends, so a fill longer than qm's headers timeout (times its attempts)
-// failed them. qm must cope by itself; the two nginx-side fixes docs/scale-out.md gives are
-// checked too. qm's timeouts are scaled down (1 s instead of 30 s) so that a 6 s fill outlasts
-// every attempt a waiter makes, as a 3-minute fill outlasts the defaults.
+// failed them. qm must cope by itself (it waits for headers patiently, up to a bound); the two
+// nginx-side fixes docs/scale-out.md gives are checked too. qm's timeouts are scaled down 30
+// times (a 1 s first wait for headers instead of 30 s, 30 s of patience instead of 15 minutes), so
+// a 6 s fill outlasts every ordinary attempt a waiter makes, as a 3-minute fill outlasts 5 x 30 s.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import * as path from 'node:path';
@@ -24,8 +25,8 @@ const SIZE = 12 * MiB;
 const UPSTREAM_RATE = 2 * MiB;
 const WAITERS = 3;
 
-/** What a waiter may spend before it has headers, scaled down from qm's defaults. */
-const SCALED: DownloaderOptions = { idleTimeoutMs: 1_000, retries: 2, baseBackoffMs: 50, maxBackoffMs: 200 };
+/** What a waiter may spend before it has headers: qm's defaults divided by 30. */
+const SCALED: DownloaderOptions = { idleTimeoutMs: 1_000, headersPatienceMs: 30_000, retries: 2, baseBackoffMs: 50, maxBackoffMs: 200 };
 
 const skip = nginxUnavailable();
 
@@ -57,19 +58,19 @@ describe('the proxy_cache_lock trap: a fill longer than the headers timeout', { 
   });
 
   /** One home per client, each with its own connections: separate machines behind one cache. */
-  function fetchInHome(i: number): Promise<{ downloaded: boolean }> {
-    const downloader = new Downloader({ ...SCALED, env: {} });
+  function fetchInHome(i: number, options: DownloaderOptions = {}): Promise<{ downloaded: boolean }> {
+    const downloader = new Downloader({ ...SCALED, ...options, env: {} });
     downloaders.push(downloader);
     const manager = new DownloadManager({ home: path.join(scratch.home, `home-${i}`), fetcher: downloader });
     return manager.fetchBlob({ url: `${nginx!.url}${FILE}`, sha256, size: SIZE });
   }
 
   /** The first client starts the fill; the others ask once upstream bytes flow, so they queue on the lock. */
-  async function fillWithWaiters(location: Partial<NginxLocation>): Promise<PromiseSettledResult<{ downloaded: boolean }>[]> {
+  async function fillWithWaiters(location: Partial<NginxLocation>, waiterOptions: DownloaderOptions = {}): Promise<PromiseSettledResult<{ downloaded: boolean }>[]> {
     nginx = await NginxCache.start([{ match: '/files/', upstream: `${mirror.url}/files/`, cache: true, ...location }]);
     const first = fetchInHome(0);
     await mirror.waitFor(FILE, (s) => s.bytesSent > 0);
-    const waiters = Array.from({ length: WAITERS }, (_, i) => fetchInHome(i + 1));
+    const waiters = Array.from({ length: WAITERS }, (_, i) => fetchInHome(i + 1, waiterOptions));
     return Promise.allSettled([first, ...waiters]);
   }
 
@@ -82,6 +83,17 @@ describe('the proxy_cache_lock trap: a fill longer than the headers timeout', { 
     const results = await fillWithWaiters({});
     assertAllFetched(results);
     assert.equal(mirror.stats(FILE).requests, 1, 'one upstream request');
+  });
+
+  it('qm\'s patience is bounded: past it, a waiter fails with ETIMEOUT saying how long it waited', TIMEOUT, async () => {
+    const results = await fillWithWaiters({}, { headersPatienceMs: 2_000 });
+    assert.equal(results[0]!.status, 'fulfilled', 'the client that started the fill got the file');
+    for (const result of results.slice(1)) {
+      assert.ok(result.status === 'rejected', 'a waiter past its patience failed');
+      const error = result.reason as { code?: string; message?: string };
+      assert.equal(error.code, 'ETIMEOUT', String(error.message));
+      assert.match(String(error.message), /response headers.*waited [\d.]+ ?m?s in all/);
+    }
   });
 
   it('docs fix 1, `slice 1m`: waiters get headers within one slice, and each byte goes upstream once', TIMEOUT, async () => {
