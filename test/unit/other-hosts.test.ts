@@ -82,6 +82,13 @@ describe('other hosts\' temps in a shared QM_HOME (qm doctor --fix [--host])', (
     assert.deepEqual(await fs.readdir(layout.tmpDir), [path.basename(otherHost)]);
   });
 
+  it('this host\'s temps from another boot or PID namespace count too: recovery cannot check them, the age rule removes them', async () => {
+    const elsewhere = `${hostTag(os.hostname())}-deadbeef.4242.987654.${randomBytes(8).toString('hex')}.part`;
+    const old = await make(path.join(layout.tmpDir, elsewhere), OTHER_HOST_TEMP_MAX_AGE_MS + HOUR);
+    assert.deepEqual((await findOtherHostTemps(layout, noLocks)).map((t) => t.path), [old]);
+    assert.deepEqual(await removeOtherHostTemps(layout, noLocks), [old]);
+  });
+
   it('--host refuses this host and an empty name with EUSAGE, removing nothing', async () => {
     const mine = await make(path.join(layout.tmpDir, uniqueTempName('part')), 0);
     for (const host of [os.hostname(), ' ']) {

@@ -4,7 +4,7 @@ import { QmError } from '../errors';
 import type { HomeLayout } from '../home';
 import type { LockManager } from '../store/locks';
 import { currentProcess } from '../store/process-identity';
-import { hostTag, removeTemp, tempOwner } from '../store/temp-files';
+import { hostTag, removeTemp, tempLiveness, tempOwner } from '../store/temp-files';
 
 /**
  * Another host's temp file untouched for this long is a dead host's: no download, extraction
@@ -12,7 +12,10 @@ import { hostTag, removeTemp, tempOwner } from '../store/temp-files';
  */
 export const OTHER_HOST_TEMP_MAX_AGE_MS = 24 * 3600_000;
 
-/** A temp file or staging directory that a process on another host made. */
+/**
+ * A temp file or staging directory whose process this host cannot check: another host's, another
+ * container's, or this host's from before a reboot.
+ */
 export interface OtherHostTemp {
   name: string;
   path: string;
@@ -29,12 +32,11 @@ function tempDirs(layout: HomeLayout): string[] {
 }
 
 /**
- * The temps of other hosts in a shared QM_HOME. Startup recovery never touches them, because
- * whether their process lives can only be told on their host; this lists them so that
+ * The temps in QM_HOME whose process cannot be checked from here (their PID means nothing in this
+ * boot and PID namespace). Startup recovery never touches them; this lists them so that
  * `qm doctor` can show them and `--fix` can apply the age rule or an operator's word.
  */
 export async function findOtherHostTemps(layout: HomeLayout, locks: Pick<LockManager, 'list'>, now = Date.now()): Promise<OtherHostTemp[]> {
-  const ownTag = hostTag(currentProcess().host);
   const names = await hostNames(locks);
   const found: OtherHostTemp[] = [];
   for (const dir of tempDirs(layout)) {
@@ -47,7 +49,7 @@ export async function findOtherHostTemps(layout: HomeLayout, locks: Pick<LockMan
     for (const entry of entries) {
       const name = path.basename(entry);
       const owner = tempOwner(name);
-      if (!owner || owner.hostTag === ownTag) continue;
+      if (!owner || tempLiveness(name) !== 'unknown') continue;
       const full = path.join(dir, entry);
       const stat = await fs.lstat(full).catch(() => undefined);
       if (!stat) continue;
