@@ -10,6 +10,8 @@ const entries = {
   // undici (over half of each bundle) in its own file, loaded on the first download only: the
   // extension's activation and commands like `qm which` never parse it.
   dispatcher: 'src/core/fetch/dispatcher.ts',
+  // openpgp likewise, loaded on the first signature to check (src/core/signatures/verifier.ts).
+  'openpgp-verify': 'src/core/signatures/openpgp-verify.ts',
 };
 
 const options = {
@@ -37,6 +39,9 @@ function deferredDispatcher() {
     setup(build) {
       build.onResolve({ filter: /^\.\/dispatcher$/ }, (args) =>
         args.importer.endsWith(path.join('src', 'core', 'fetch', 'downloader.ts')) ? { path: './dispatcher', external: true } : undefined,
+      );
+      build.onResolve({ filter: /^\.\/openpgp-verify$/ }, (args) =>
+        args.importer.endsWith(path.join('src', 'core', 'signatures', 'verifier.ts')) ? { path: './openpgp-verify', external: true } : undefined,
       );
     },
   };

@@ -1,6 +1,6 @@
 import { QmError } from '../core/errors';
 import type { ToolEntry } from '../core/manifest/types';
-import { isToolName, TOOL_NAMES } from '../core/providers/registry';
+import { isBuiltInTool as isToolName, TOOL_NAMES } from '../core/providers/catalog';
 import { parseVersionSpec } from '../core/resolve/version-spec';
 
 export type ToolRequest = Pick<ToolEntry, 'name' | 'spec'>;

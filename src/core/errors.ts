@@ -17,6 +17,8 @@ export type QmErrorCode =
   | 'ELOCKFILE'
   /** A provider's version index is malformed or lacks what it should list. */
   | 'EINDEX'
+  /** A signature upstream publishes (SHASUMS256.txt.asc, .minisig) is bad, untrusted, or required and missing. */
+  | 'ESIGNATURE'
   /** No qm.toml, .tool-versions, .nvmrc or .node-version here or in any parent directory. */
   | 'ENOMANIFEST'
   /** A declared toolchain is not installed (and installing was not asked for). */

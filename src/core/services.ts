@@ -9,7 +9,8 @@ import { LockManager } from './store/locks';
 import type { ProcessIdentity } from './store/process-identity';
 import { IndexCache } from './providers/index-cache';
 import { createProviders, mirrorRules, mirrorsFromEnv, type ProviderSet } from './providers/registry';
-import type { ToolName } from './providers/types';
+import { signaturePolicyFromEnv, type SignaturePolicy } from './signatures/policy';
+import { SignatureVerifier } from './signatures/verifier';
 
 export interface CoreOptions {
   /** QM_HOME; default from the environment and platform. */
@@ -18,8 +19,10 @@ export interface CoreOptions {
   /** Serve indexes from disk only and refuse downloads. */
   offline?: boolean;
   maxConcurrentDownloads?: number;
-  /** Per-tool mirror base URLs; QM_MIRROR_* from `env` fill the gaps. */
-  mirrors?: Partial<Record<ToolName, string>>;
+  /** Per-tool mirror base URLs (and "github"); QM_MIRROR_* from `env` fill the gaps. */
+  mirrors?: Partial<Record<string, string>>;
+  /** Signature checking; default from QM_SIGNATURES and QM_KEYS_* in `env`. */
+  signatures?: SignaturePolicy;
   proxy?: string;
   /** Default true: check TLS certificates. */
   strictSsl?: boolean;
@@ -54,6 +57,7 @@ export interface CoreServices {
   manager: DownloadManager;
   indexes: IndexCache;
   providers: ProviderSet;
+  signatures: SignatureVerifier;
   installer: Installer;
   /** Readers' leases on toolchains: what keeps a tree in use from gc and uninstall (install/leases.ts). */
   leases: LeaseManager;
@@ -96,10 +100,11 @@ export function createCore(options: CoreOptions = {}): CoreServices {
     ...(options.offline ? { offline: true } : {}),
     ...(options.indexTtlMs !== undefined ? { ttlMs: options.indexTtlMs } : {}),
   });
-  const providers = createProviders(indexes);
-  const installer = new Installer(manager, locks);
+  const signatures = new SignatureVerifier(indexes, options.signatures ?? signaturePolicyFromEnv(env), logger);
+  const providers = createProviders(indexes, { signatures });
+  const installer = new Installer(manager, locks, signatures);
   const leases = new LeaseManager(layout, options.identity ? { identity: options.identity } : {});
-  return { layout, downloader, locks, manager, indexes, providers, installer, leases, close: () => downloader.close() };
+  return { layout, downloader, locks, manager, indexes, providers, signatures, installer, leases, close: () => downloader.close() };
 }
 
 function positiveNumber(text: string | undefined): number | undefined {

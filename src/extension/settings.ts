@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { defaultHome } from '../core/home';
-import type { ToolName } from '../core/providers/types';
+import { MIRROR_KEYS } from '../core/providers/catalog';
 import type { CoreOptions } from '../core/services';
 
 export type AutoInstall = 'always' | 'prompt' | 'never';
@@ -8,7 +8,7 @@ export type AutoInstall = 'always' | 'prompt' | 'never';
 /** Quartermaster's settings as the core wants them; see docs/extension.md for each key. */
 export interface Settings {
   home: string;
-  mirrors: Partial<Record<ToolName, string>>;
+  mirrors: Partial<Record<string, string>>;
   /** '' = none configured: HTTPS_PROXY/HTTP_PROXY from the environment apply. */
   proxy: string;
   strictSsl: boolean;
@@ -20,8 +20,6 @@ export interface Settings {
   allowHttpHosts: string[];
 }
 
-const TOOLS: readonly ToolName[] = ['node', 'go', 'zig'];
-
 /**
  * Quartermaster's settings, checked: a mirror or proxy that is not an http(s) URL is left out
  * and named in `problems` (setting and value), so one typo cannot stop the extension.
@@ -31,8 +29,8 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings & {
   const http = vscode.workspace.getConfiguration('http');
   const problems: string[] = [];
   const configuredMirrors = qm.get<Record<string, unknown>>('mirrors') ?? {};
-  const mirrors: Partial<Record<ToolName, string>> = {};
-  for (const tool of TOOLS) {
+  const mirrors: Partial<Record<string, string>> = {};
+  for (const tool of MIRROR_KEYS) {
     const value = configuredMirrors[tool];
     if (typeof value !== 'string' || value.trim() === '') continue;
     const problem = urlProblem(value.trim());
@@ -88,7 +86,7 @@ export function affectsCore(event: vscode.ConfigurationChangeEvent): boolean {
 /** The environment a `qm` started from VS Code (terminal, task) should see, so it agrees with this window. */
 export function environmentFor(settings: Settings): Record<string, string> {
   const env: Record<string, string> = { QM_HOME: settings.home };
-  for (const [tool, url] of Object.entries(settings.mirrors)) env[`QM_MIRROR_${tool.toUpperCase()}`] = url;
+  for (const [tool, url] of Object.entries(settings.mirrors)) if (url) env[`QM_MIRROR_${tool.toUpperCase()}`] = url;
   if (settings.caCertificates) env.QM_CA_CERTS = settings.caCertificates;
   if (settings.allowHttpHosts.length > 0) env.QM_ALLOW_HTTP_HOSTS = settings.allowHttpHosts.join(',');
   return env;

@@ -32,10 +32,10 @@ export class TerminalEnvironment implements vscode.Disposable {
     const variables = this.variables();
     const folders = (vscode.workspace.workspaceFolders ?? []).map((folder) => {
       const status = this.model.manifestForFolder(folder);
-      return { folder, status, bins: status ? binPaths(status) : [] };
+      return { folder, status, bins: status ? binPaths(status) : [], env: status ? toolchainEnv(status) : {} };
     });
     // The model reports every refresh; terminals are told (and marked stale) only when PATH or a variable changes.
-    const applied = JSON.stringify([variables, folders.map((f) => [f.folder.uri.toString(), f.bins])]);
+    const applied = JSON.stringify([variables, folders.map((f) => [f.folder.uri.toString(), f.bins, f.env])]);
     if (applied === this.applied) return;
     this.applied = applied;
     const collection = this.collection;
@@ -43,9 +43,11 @@ export class TerminalEnvironment implements vscode.Disposable {
     for (const [name, value] of Object.entries(variables)) collection.replace(name, value);
     collection.prepend('PATH', `${this.shimDir}${path.delimiter}`);
     collection.description = 'Quartermaster: qm and the coordinator for this window';
-    for (const { folder, status, bins } of folders) {
+    for (const { folder, status, bins, env } of folders) {
       const scoped = collection.getScoped({ workspaceFolder: folder });
       scoped.clear();
+      // The toolchains' own variables (JAVA_HOME), as `qm exec` and `qm env` set them.
+      for (const [name, value] of Object.entries(env)) scoped.replace(name, value);
       // A folder's own PATH change takes the place of the global one (seen in VS Code 1.139), so it
       // carries the launcher's directory too.
       scoped.prepend('PATH', [...bins, this.shimDir, ''].join(path.delimiter));
@@ -58,6 +60,10 @@ export class TerminalEnvironment implements vscode.Disposable {
   dispose(): void {
     for (const subscription of this.subscriptions) subscription.dispose();
   }
+}
+
+function toolchainEnv(status: ManifestStatus): Record<string, string> {
+  return Object.assign({}, ...status.tools.filter((t) => t.installed).map((t) => t.env ?? {})) as Record<string, string>;
 }
 
 function binPaths(status: ManifestStatus): string[] {

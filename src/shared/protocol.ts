@@ -85,6 +85,8 @@ export interface InstalledTool {
   platform: string;
   dir: string;
   binPaths: string[];
+  /** Variables the toolchain sets where it is used (JAVA_HOME), absolute; absent when none. */
+  env?: Record<string, string>;
   /** True when this job unpacked it; false when it was already there or another job did. */
   installed: boolean;
 }

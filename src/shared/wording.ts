@@ -1,7 +1,9 @@
 import type { RemoteVersion } from './protocol';
 
+import { TOOLS } from '../core/providers/catalog';
+
 /** How people write the tools' names. */
-export const TOOL_TITLES: Readonly<Record<string, string>> = { node: 'Node.js', go: 'Go', zig: 'Zig' };
+export const TOOL_TITLES: Readonly<Record<string, string>> = Object.freeze(Object.fromEntries(TOOLS.map((tool) => [tool.name, tool.title])));
 
 /** "45.2 MB" (decimal units, as download sizes are usually shown). */
 export function formatSize(bytes: number): string {

@@ -279,7 +279,7 @@ void describe('IndexCache', () => {
     cleanups.push(() => mirrored.close());
     const indexes = new IndexCache({ dir: await tempDir(), fetcher: mirrored });
     const providers = createProviders(indexes);
-    const indexUrls: Record<ToolName, string> = {
+    const indexUrls: Record<'node' | 'go' | 'zig', string> = {
       node: 'https://nodejs.org/dist/index.json',
       go: 'https://go.dev/dl/?mode=json&include=all',
       zig: 'https://ziglang.org/download/index.json',

@@ -102,7 +102,7 @@ describe('parseQmToml', () => {
       'node = "22"',
       "go = 'lts'",
       'zig = 13',
-      'python = "3.12"',
+      'erlang = "27.1"',
       'nodejs = "20"',
       '',
       '[artifacts.fileserver]',
@@ -133,10 +133,10 @@ describe('parseQmToml', () => {
     ]);
     const messages = manifest.problems.map((problem) => problem.message);
     assert.deepEqual(messages, [
-      'Tool "go": only Node.js has LTS releases; write a version such as "1.23.4" or "latest"',
+      'Tool "go": only Node.js and Java have LTS releases; write a version such as "1.23.4" or "latest"',
       'The version of tool "zig" must be a string, like zig = "0.13.0" (got an integer)',
-      'Unknown tool "python": Quartermaster installs node, go, zig; this entry is ignored',
-      'Unknown tool "nodejs" (did you mean "node"?): Quartermaster installs node, go, zig; this entry is ignored',
+      'Unknown tool "erlang": Quartermaster installs node, go, zig, python, java, rust, deno, bun and "github:<owner>/<repo>"; this entry is ignored',
+      'Unknown tool "nodejs" (did you mean "node"?): Quartermaster installs node, go, zig, python, java, rust, deno, bun and "github:<owner>/<repo>"; this entry is ignored',
       'url for artifact "fileserver" must use https:// (plain http:// is allowed only for localhost, where nobody on the network can alter the download)',
       'sha256 for artifact "fileserver" must be 64 hexadecimal characters (got 12)',
       'dest for artifact "fileserver" must stay inside the project ("../outside.wasm" leads outside it)',
@@ -252,8 +252,8 @@ describe('parseQmToml', () => {
     assert.equal(manifest.problems[1]!.message, 'Artifact "e" must be a table with url and sha256');
     assert.equal(manifest.problems[2]!.message, '[[artifacts.f]] is an array of tables; write [artifacts.f] instead');
     assert.equal(manifest.problems[4]!.message, 'url for artifact "g" must be a string (got a table)');
-    const table = parseQmToml('[tools.go]\nversion = "1.23"\n[tools.rust]\n', 'qm.toml');
-    assert.deepEqual(problems(table), ['error bad-spec 1:8-1:10', 'warning unknown-tool 3:8-3:12']);
+    const table = parseQmToml('[tools.go]\nversion = "1.23"\n[tools.erlang]\n', 'qm.toml');
+    assert.deepEqual(problems(table), ['error bad-spec 1:8-1:10', 'warning unknown-tool 3:8-3:14']);
     assert.equal(table.problems[0]!.message, 'The version of tool "go" must be a string, like go = "1.23.4" (got a table)');
   });
 
@@ -310,7 +310,7 @@ describe('parseQmToml', () => {
   });
 
   it('exports the tools it knows', () => {
-    assert.deepEqual([...KNOWN_TOOLS], ['node', 'go', 'zig']);
+    assert.deepEqual([...KNOWN_TOOLS], ['node', 'go', 'zig', 'python', 'java', 'rust', 'deno', 'bun']);
   });
 
   it('never throws and keeps every range inside the text, for any string', () => {
@@ -389,7 +389,7 @@ describe('.tool-versions', () => {
       '# asdf',
       'nodejs 22.11.0 20.18.1 # the main one',
       'golang system 1.23.4',
-      'python 3.12.1',
+      'erlang 27.1',
       'zig',
       '  zig latest:0.13',
       'node 18',
@@ -417,7 +417,7 @@ describe('.tool-versions', () => {
       manifest.problems.map((problem) => problem.message),
       [
         'Quartermaster cannot install "system", so it uses the fallback "1.23.4"',
-        'Unknown tool "python": Quartermaster installs node, go, zig; this entry is ignored',
+        'Unknown tool "erlang": Quartermaster installs node, go, zig, python, java, rust, deno, bun and "github:<owner>/<repo>"; this entry is ignored',
         'No version for zig: write a line such as "zig 0.13.0"',
         'node is already listed on line 2; that line is used and this one ignored',
         'asdf\'s "ref:abc" cannot be installed by Quartermaster; write a version such as "1.23.4"',
@@ -546,12 +546,12 @@ describe('findManifest, loadManifest and manifestError', () => {
   });
 
   it('turns the first error into EMANIFEST file:line:column, and ignores warnings', () => {
-    const manifest = parseQmToml('[tools]\npython = "3"\nnode = 22\ngo = "x y"\n', '/p/qm.toml');
+    const manifest = parseQmToml('[tools]\nerlang = "3"\nnode = 22\ngo = "x y"\n', '/p/qm.toml');
     const error = manifestError(manifest);
     assert.ok(error);
     assert.equal(error.code, 'EMANIFEST');
     assert.equal(error.message, '/p/qm.toml:3:8: The version of tool "node" must be a string, like node = "22.11.0" (got an integer)');
     assert.deepEqual(error.details, { path: '/p/qm.toml', line: 3, column: 8 });
-    assert.equal(manifestError(parseQmToml('[tools]\npython = "3"\n', 'qm.toml')), undefined);
+    assert.equal(manifestError(parseQmToml('[tools]\nerlang = "3"\n', 'qm.toml')), undefined);
   });
 });

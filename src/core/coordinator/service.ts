@@ -4,7 +4,7 @@ import type { InstalledToolchain } from '../install/installer';
 import { installPlan, type PlanEvent } from '../install/install-plan';
 import { requireSafeToolRequests } from '../paths/safe-names';
 import { platformId, type Platform } from '../platform';
-import { providerFor, toolchainFromLock } from '../providers/registry';
+import { lockedToolchain, providerFor } from '../providers/registry';
 import type { ProviderRequest, ResolvedToolchain } from '../providers/types';
 import { resolvePlan, type Plan } from '../plan/plan';
 import type { CoreServices } from '../services';
@@ -132,14 +132,16 @@ export class CoordinatorService implements CoordinatorApi {
     const pinned = tools.filter((t) => t.locked);
     const source = { file: '(coordinator request)', dir: this.core.layout.root, tools: tools.filter((t) => !t.locked), artifacts: [] };
     const plan = await resolvePlan(source, { providers: this.core.providers, platform: this.platform, ...(signal ? { signal } : {}) });
-    const locked = pinned.map((t) => {
-      const provider = providerFor(this.core.providers, t.name);
-      const toolchain = toolchainFromLock(provider, this.platform, t.locked!);
-      // A digest the client took from a cached index may be rechecked like one we resolved.
-      const exact = { kind: 'exact', raw: toolchain.version, version: toolchain.version } as const;
-      const recheck = (again: ProviderRequest = {}): Promise<ResolvedToolchain> => provider.resolve(exact, this.platform, { ...again, refresh: true });
-      return { entry: { name: t.name, spec: t.spec }, toolchain: t.locked!.fromIndex ? { ...toolchain, recheck } : toolchain };
-    });
+    const locked = await Promise.all(
+      pinned.map(async (t) => {
+        const provider = providerFor(this.core.providers, t.name);
+        const toolchain = await lockedToolchain(provider, this.platform, t.locked!, signal ? { signal } : {});
+        // A digest the client took from a cached index may be rechecked like one we resolved.
+        const exact = { kind: 'exact', raw: toolchain.version, version: toolchain.version } as const;
+        const recheck = (again: ProviderRequest = {}): Promise<ResolvedToolchain> => provider.resolve(exact, this.platform, { ...again, refresh: true });
+        return { entry: { name: t.name, spec: t.spec }, toolchain: t.locked!.fromIndex ? { ...toolchain, recheck } : toolchain };
+      }),
+    );
     return { ...plan, tools: [...locked, ...plan.tools] };
   }
 
@@ -149,7 +151,8 @@ export class CoordinatorService implements CoordinatorApi {
 }
 
 function toInstalledTool(t: InstalledToolchain, installed: boolean): InstalledTool {
-  return { tool: t.tool, version: t.version, platform: t.platform, dir: t.dir, binPaths: t.binPaths, installed };
+  const env = Object.keys(t.env).length > 0 ? { env: t.env } : {};
+  return { tool: t.tool, version: t.version, platform: t.platform, dir: t.dir, binPaths: t.binPaths, ...env, installed };
 }
 
 function toProgress(jobId: string, requester: JobProgress['requester'], event: PlanEvent): JobProgress {

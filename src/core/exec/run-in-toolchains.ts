@@ -38,7 +38,9 @@ export async function runInToolchains(
     const trees = await Promise.all(toolchains.map(async (toolchain) => (await core.installer.find(toolchain))!));
     const binDirs = trees.flatMap((tree) => tree.binPaths);
     const program = await toolchainProgram(command, trees, binDirs);
-    const env = prependPath(options.env ?? process.env, binDirs);
+    // The toolchains' own variables (Java's JAVA_HOME), as their receipts carry them.
+    const variables = Object.assign({}, ...trees.map((tree) => tree.env)) as Record<string, string>;
+    const env = { ...prependPath(options.env ?? process.env, binDirs), ...variables };
     const child = await spawnTool(program ?? command, args, {
       env,
       ...(program !== undefined ? { argv0: command } : {}),

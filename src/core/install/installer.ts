@@ -5,7 +5,8 @@ import type { DownloadManager, DownloadProgress } from '../download-manager';
 import { QmError, fsError, isQmError } from '../errors';
 import { SingleFlight, type FlightContext } from '../flight/single-flight';
 import type { HomeLayout } from '../home';
-import type { ResolvedToolchain } from '../providers/types';
+import type { ArtifactSignature, ResolvedToolchain } from '../providers/types';
+import type { SignatureVerifier } from '../signatures/verifier';
 import { toolchainLockKey } from '../store/lock-keys';
 import type { LockManager, LockOwner } from '../store/locks';
 import { syncDirectory } from '../store/atomic-write';
@@ -13,6 +14,7 @@ import type { StoredBlob } from '../store/blobs';
 import { moveAsideAndDelete } from '../store/move-aside';
 import { createTempPath, removeTemp } from '../store/temp-files';
 import { readReceipt, receiptFor, writeReceipt, type Receipt } from './receipt';
+import { unpackComponents } from './components';
 import { StreamingExtraction } from './streaming-extraction';
 
 export type InstallPhase = 'waiting' | 'downloading' | 'extracting' | 'publishing' | 'done';
@@ -32,6 +34,8 @@ export interface InstalledToolchain {
   dir: string;
   /** Absolute directories to put on PATH. */
   binPaths: string[];
+  /** Variables to set where it is used (JAVA_HOME), absolute. */
+  env: Record<string, string>;
   receipt: Receipt;
   /** True when this call unpacked it; false when it was already installed (by anyone). */
   installed: boolean;
@@ -61,6 +65,7 @@ export class Installer {
   constructor(
     private readonly manager: DownloadManager,
     private readonly locks: LockManager = manager.locks,
+    private readonly signatures?: SignatureVerifier,
   ) {
     this.layout = manager.layout;
   }
@@ -123,10 +128,10 @@ export class Installer {
     try {
       const staging = await createTempPath(this.layout.tmpDir, 'dir');
       try {
-        // One archive today; a toolchain made of several would stage each into this tree in turn.
-        const blob = await this.stage(toolchain, staging, signal, report);
+        // One archive, or several merged into one tree (Rust's components), each fetched once by digest.
+        const size = toolchain.components ? await this.stageComponents(toolchain, staging, signal, report) : (await this.stage(toolchain, staging, signal, report)).size;
         report('publishing');
-        const receipt = receiptFor(toolchain, blob.size);
+        const receipt = receiptFor(toolchain, size);
         // The receipt is part of the tree from its first instant at the final path.
         await writeReceipt(staging, receipt);
         return this.finish(await this.publish(toolchain, staging, receipt), report);
@@ -161,6 +166,7 @@ export class Installer {
           onProgress: (download) => report('downloading', { download }),
           ...(streaming ? { tee: streaming.tee } : {}),
         });
+        if (toolchain.signature) await this.checkSignature(toolchain.signature, blob.path, signal);
         report('extracting');
         try {
           if (streaming?.sawWhole(blob.size)) {
@@ -182,6 +188,30 @@ export class Installer {
     } finally {
       await streaming?.stop();
     }
+  }
+
+  /** A signature that fails leaves nothing behind: the blob goes too, so it is never reused. */
+  private async checkSignature(signature: ArtifactSignature, blobPath: string, signal: AbortSignal): Promise<void> {
+    if (!this.signatures) return;
+    try {
+      await this.signatures.checkFile(signature, blobPath, { signal });
+    } catch (error) {
+      if (isQmError(error, 'ESIGNATURE')) await fs.rm(blobPath, { force: true });
+      throw error;
+    }
+  }
+
+  /** Every component unpacked into `staging` and merged there (components.ts), then the tree checked; returns the bytes fetched. */
+  private async stageComponents(
+    toolchain: ResolvedToolchain,
+    staging: string,
+    signal: AbortSignal,
+    report: (phase: InstallPhase, extra?: Partial<InstallProgress>) => void,
+  ): Promise<number> {
+    const size = await unpackComponents(this.manager, toolchain.components ?? [], staging, { signal, onProgress: (download) => report('downloading', { download }) });
+    report('extracting');
+    await checkTree(staging, toolchain);
+    return size;
   }
 
   /**
@@ -223,6 +253,7 @@ function installedFrom(dir: string, receipt: Receipt, installed: boolean): Insta
     platform: receipt.platform,
     dir,
     binPaths: receipt.binDirs.map((bin) => path.join(dir, bin)),
+    env: Object.fromEntries(Object.entries(receipt.env ?? {}).map(([name, relative]) => [name, path.join(dir, relative)])),
     receipt,
     installed,
   };
@@ -230,7 +261,9 @@ function installedFrom(dir: string, receipt: Receipt, installed: boolean): Insta
 
 /** The unpacked tree must have its bin directories and its main program before it is published. */
 async function checkTree(root: string, toolchain: ResolvedToolchain): Promise<void> {
-  const main = toolchain.executables[0]!;
+  // A GitHub release with no `bin` named has no program to look for.
+  const main = toolchain.executables[0];
+  if (main === undefined) return;
   const names = process.platform === 'win32' ? [`${main}.exe`, `${main}.cmd`] : [main];
   for (const bin of toolchain.binDirs) {
     for (const name of names) {

@@ -14,6 +14,8 @@ export interface Receipt {
   size: number;
   binDirs: string[];
   executables: string[];
+  /** Variables relative to the tree (Java's JAVA_HOME), set wherever the toolchain is used. */
+  env?: Record<string, string>;
   installedAt: string;
 }
 
@@ -43,6 +45,7 @@ export function receiptFor(toolchain: ResolvedToolchain, size: number): Receipt 
     size,
     binDirs: toolchain.binDirs,
     executables: toolchain.executables,
+    ...(toolchain.env ? { env: toolchain.env } : {}),
     installedAt: new Date().toISOString(),
   };
 }

@@ -1,17 +1,10 @@
 import { dirname } from 'node:path';
 import { LineIndex } from './line-index';
 import { sortProblems } from './problems';
+import { canonicalTool } from '../providers/catalog';
 import { exampleVersion, toolSpecProblem, unknownToolMessage } from './known-tools';
 import type { Manifest, ManifestProblem, ProblemCode, ProblemSeverity, ToolEntry } from './types';
 
-/** asdf plugin names (and the short names mise also accepts) to Quartermaster's tool names. */
-const ASDF_TOOLS = new Map([
-  ['nodejs', 'node'],
-  ['node', 'node'],
-  ['golang', 'go'],
-  ['go', 'go'],
-  ['zig', 'zig'],
-]);
 
 interface Token {
   text: string;
@@ -35,7 +28,8 @@ export function parseToolVersions(text: string, file: string): Manifest {
     const tokens = tokensOf(text, lines.lineStart(line), lines.lineEnd(line), true);
     const [toolToken, ...versions] = tokens;
     if (!toolToken) continue;
-    const tool = ASDF_TOOLS.get(toolToken.text);
+    // asdf plugin names (and the short names mise also accepts): nodejs, golang, python, java, ...
+    const tool = canonicalTool(toolToken.text);
     if (tool === undefined) {
       report('warning', 'unknown-tool', unknownToolMessage(toolToken.text), toolToken);
       continue;
@@ -115,6 +109,9 @@ function tokensOf(text: string, start: number, end: number, comments: boolean): 
 /** asdf's spellings that Quartermaster's version specs write differently. */
 function fromAsdf(version: string): string {
   if (version.startsWith('latest:')) return version.slice('latest:'.length);
+  // asdf-java and sdkman name a vendor first: temurin-21.0.5+11.0.LTS, 21.0.5-tem.
+  const vendor = /^(?:temurin|adoptopenjdk|openjdk)-(\d.*)$/.exec(version) ?? /^(\d[\d.+]*)-tem$/.exec(version);
+  if (vendor) return vendor[1]!;
   if (/^lts-[a-z]+$/i.test(version)) return `lts/${version.slice('lts-'.length)}`;
   return version;
 }

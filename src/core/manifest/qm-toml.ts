@@ -1,7 +1,7 @@
 import { dirname } from 'node:path';
 import { normalizeProjectPath } from '../paths/safe-names';
 import { destProblem, sha256Problem, urlProblem } from './artifact-fields';
-import { exampleVersion, KNOWN_TOOLS, toolSpecProblem, unknownToolMessage } from './known-tools';
+import { exampleVersion, isKnownTool, toolSpecProblem, unknownToolMessage } from './known-tools';
 import { LineIndex } from './line-index';
 import { sortProblems } from './problems';
 import { parseTomlTolerant, type AST } from './toml-parser';
@@ -153,7 +153,7 @@ class QmTomlReader {
   }
 
   private knownTool(name: Segment): boolean {
-    if (KNOWN_TOOLS.includes(name.name)) return true;
+    if (isKnownTool(name.name)) return true;
     this.report('warning', 'unknown-tool', unknownToolMessage(name.name), name.node);
     return false;
   }

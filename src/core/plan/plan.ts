@@ -3,7 +3,7 @@ import { QmError } from '../errors';
 import { lockedToolFrom, lockMismatch, type Lockfile, type LockedTool } from '../lockfile/qm-lock';
 import type { ArtifactEntry, ToolEntry } from '../manifest/types';
 import { platformId, type Platform } from '../platform';
-import { providerFor, toolchainFromLock, type ProviderSet } from '../providers/registry';
+import { lockedToolchain, providerFor, type ProviderSet } from '../providers/registry';
 import type { ResolvedToolchain } from '../providers/types';
 import { projectFile, type ProjectFile } from '../paths/project-files';
 import { requireSafeToolchain, requireSha256 } from '../paths/safe-names';
@@ -73,7 +73,7 @@ export async function resolvePlan(manifest: PlanSource, options: PlanOptions): P
       const provider = providerFor(options.providers, entry.name);
       const locked = options.locked?.tools.find((t) => t.name === entry.name && t.platform === platform);
       const toolchain = locked
-        ? toolchainFromLock(provider, options.platform, locked)
+        ? await lockedToolchain(provider, options.platform, locked, options.signal ? { signal: options.signal } : {})
         : await provider.resolve(parseVersionSpec(entry.spec), options.platform, options.signal ? { signal: options.signal } : {});
       requireSafeToolchain(toolchain, { description: locked ? 'qm.lock' : `the ${entry.name} index` });
       return { entry: { name: entry.name, spec: entry.spec }, toolchain };

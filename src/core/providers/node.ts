@@ -2,6 +2,7 @@ import type { ArchiveKind } from '../archive';
 import { QmError } from '../errors';
 import type { Platform } from '../platform';
 import { normalizeVersion, selectVersion, type VersionSpec } from '../resolve/version-spec';
+import type { SignatureVerifier } from '../signatures/verifier';
 import type { IndexCache } from './index-cache';
 import { indexError, isRecord, parseJsonIndex, parseShasums } from './index-parsing';
 import type { ProviderRequest, ResolvedToolchain, ToolLayout, ToolProvider, ToolRelease } from './types';
@@ -28,6 +29,7 @@ export class NodeProvider implements ToolProvider {
     private readonly indexes: IndexCache,
     readonly baseUrl: string = NODE_DIST,
     private readonly archive: 'tar.gz' | 'tar.xz' = 'tar.gz',
+    private readonly signatures?: SignatureVerifier,
   ) {}
 
   layout(platform: Platform): ToolLayout {
@@ -55,8 +57,10 @@ export class NodeProvider implements ToolProvider {
     }
     const file = `node-${release.upstreamVersion}-${target.name}.${target.archive}`;
     const sumsUrl = `${this.baseUrl}/${release.upstreamVersion}/SHASUMS256.txt`;
-    // A release's checksums never change: keep them as long as the index itself.
-    const sums = await this.indexes.get(sumsUrl, (body) => parseShasums(body, sumsUrl), request);
+    // SHASUMS256.txt.asc is the same list, clearsigned by a releaser: when it verifies, its text
+    // is what is trusted. A release's checksums never change: keep them as long as the index itself.
+    const signed = await this.signatures?.clearsigned('node', `${sumsUrl}.asc`, request);
+    const sums = signed !== undefined ? parseShasums(signed, `${sumsUrl}.asc`) : await this.indexes.get(sumsUrl, (body) => parseShasums(body, sumsUrl), request);
     const sha256 = sums[file];
     if (!sha256) {
       // A checksum file without the entry (a mirror caught mid-sync, a bad copy cached): fetch it once more.

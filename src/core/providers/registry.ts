@@ -1,60 +1,97 @@
 import { archiveKindOf } from '../archive';
 import { QmError } from '../errors';
-import type { Platform } from '../platform';
 import type { MirrorRule } from '../fetch/types';
+import type { Platform } from '../platform';
+import type { SignatureVerifier } from '../signatures/verifier';
+import { BunProvider } from './bun';
+import { GITHUB_MIRROR, MIRROR_KEYS, TOOLS, TOOL_NAMES, isBuiltInTool, isKnownTool, type ToolInfo } from './catalog';
+import { DenoProvider } from './deno';
 import { GoProvider, GO_DL } from './go';
 import type { IndexCache } from './index-cache';
+import { JavaProvider } from './java';
 import { NodeProvider, NODE_DIST } from './node';
+import { PythonProvider } from './python';
+import { RustProvider } from './rust';
 import type { ResolvedToolchain, ToolName, ToolProvider } from './types';
 import { ZigProvider, ZIG_DOWNLOAD } from './zig';
 
-export const TOOL_NAMES: readonly ToolName[] = ['node', 'go', 'zig'];
-
-/** Each tool's upstream base URL: indexes and archives are named by these, lockfiles too. */
-export const UPSTREAM: Readonly<Record<ToolName, string>> = { node: NODE_DIST, go: GO_DL, zig: ZIG_DOWNLOAD };
+export { TOOL_NAMES } from './catalog';
 
 export function isToolName(name: string): name is ToolName {
-  return (TOOL_NAMES as readonly string[]).includes(name);
+  return isBuiltInTool(name);
 }
+
+/** Whether `name` can be installed: a catalog tool or `github:owner/repo`. */
+export { isKnownTool };
 
 export type ProviderSet = Readonly<Record<ToolName, ToolProvider>>;
 
-/** Providers always speak upstream URLs; mirrors are prefix rewrites in the downloader. */
-export function createProviders(indexes: IndexCache, options: { nodeArchive?: 'tar.gz' | 'tar.xz' } = {}): ProviderSet {
+export interface ProviderOptions {
+  nodeArchive?: 'tar.gz' | 'tar.xz';
+  /** Checks Node's and Bun's SHASUMS256.txt.asc and Zig's .minisig; none: nothing is checked. */
+  signatures?: SignatureVerifier;
+}
+
+/** One provider per catalog tool. Providers always speak upstream URLs; mirrors are prefix rewrites in the downloader. */
+export function createProviders(indexes: IndexCache, options: ProviderOptions = {}): ProviderSet {
+  const { signatures } = options;
   return {
-    node: new NodeProvider(indexes, NODE_DIST, options.nodeArchive),
+    node: new NodeProvider(indexes, NODE_DIST, options.nodeArchive, signatures),
     go: new GoProvider(indexes, GO_DL),
-    zig: new ZigProvider(indexes, ZIG_DOWNLOAD),
+    zig: new ZigProvider(indexes, ZIG_DOWNLOAD, signatures),
+    python: new PythonProvider(indexes),
+    java: new JavaProvider(indexes),
+    rust: new RustProvider(indexes),
+    deno: new DenoProvider(indexes),
+    bun: new BunProvider(indexes, signatures),
   };
 }
 
 export function providerFor(providers: ProviderSet, tool: string): ToolProvider {
-  if (!isToolName(tool)) {
+  if (!isBuiltInTool(tool)) {
     throw new QmError('ENOTOOL', `Unknown tool "${tool}": Quartermaster knows ${TOOL_NAMES.join(', ')} (pin anything else as an [artifacts] entry)`, { found: tool });
   }
   return providers[tool];
 }
 
 /**
- * Mirrors: QM_MIRROR_NODE, QM_MIRROR_GO and QM_MIRROR_ZIG (or the same keys from settings)
- * replace a tool's upstream base URL, for its index and its archives alike.
+ * Mirrors: QM_MIRROR_<TOOL> (or the same keys from settings) replaces a tool's upstream base
+ * URL, for its index and its archives alike; QM_MIRROR_GITHUB replaces GitHub for everything
+ * GitHub hosts. A longer (more specific) prefix wins, so a tool's own mirror beats GitHub's.
  */
-export function mirrorRules(mirrors: Partial<Record<ToolName, string | undefined>>): MirrorRule[] {
+export function mirrorRules(mirrors: Partial<Record<string, string | undefined>>): MirrorRule[] {
   const rules: MirrorRule[] = [];
-  for (const tool of TOOL_NAMES) {
-    const to = mirrors[tool]?.trim();
-    if (to) rules.push({ from: `${UPSTREAM[tool]}/`, to: `${to.replace(/\/+$/, '')}/` });
-  }
-  return rules;
+  const add = (mirror: ToolInfo['mirror'], base: string | undefined): void => {
+    const to = base?.trim().replace(/\/+$/, '');
+    if (!to) return;
+    for (const prefix of mirror.upstream) rules.push({ from: prefix.from, to: `${to}${prefix.suffix}` });
+  };
+  for (const tool of TOOLS) add(tool.mirror, mirrors[tool.name]);
+  add(GITHUB_MIRROR, mirrors.github);
+  return rules.sort((a, b) => b.from.length - a.from.length);
 }
 
-export function mirrorsFromEnv(env: NodeJS.ProcessEnv): Partial<Record<ToolName, string>> {
-  const mirrors: Partial<Record<ToolName, string>> = {};
-  for (const tool of TOOL_NAMES) {
-    const value = env[`QM_MIRROR_${tool.toUpperCase()}`]?.trim();
-    if (value) mirrors[tool] = value;
+/** QM_MIRROR_NODE, QM_MIRROR_PYTHON, ..., QM_MIRROR_GITHUB, by mirror key. */
+export function mirrorsFromEnv(env: NodeJS.ProcessEnv): Partial<Record<string, string>> {
+  const mirrors: Partial<Record<string, string>> = {};
+  for (const key of MIRROR_KEYS) {
+    const value = env[`QM_MIRROR_${key.toUpperCase()}`]?.trim();
+    if (value) mirrors[key] = value;
   }
   return mirrors;
+}
+
+/**
+ * A toolchain as qm.lock recorded it. An archive entry needs no index; a tool whose entry pins
+ * a document instead (Rust's channel manifest) reads that document and checks its digest.
+ */
+export async function lockedToolchain(
+  provider: ToolProvider,
+  platform: Platform,
+  locked: { version: string; url: string; sha256: string; size?: number },
+  request: { signal?: AbortSignal } = {},
+): Promise<ResolvedToolchain> {
+  return provider.lockedToolchain ? provider.lockedToolchain(platform, locked, request) : toolchainFromLock(provider, platform, locked);
 }
 
 /** A toolchain exactly as a lockfile recorded it: no index is consulted. */
@@ -65,6 +102,7 @@ export function toolchainFromLock(
 ): ResolvedToolchain {
   const archive = archiveKindOf(locked.url);
   if (!archive) throw new QmError('EMANIFEST', `qm.lock: ${provider.tool} ${locked.version} has a URL with no known archive type: ${locked.url}`);
+  const signature = provider.signatureFor?.(locked.url);
   return {
     ...provider.layout(platform),
     tool: provider.tool,
@@ -74,5 +112,6 @@ export function toolchainFromLock(
     sha256: locked.sha256,
     ...(locked.size !== undefined ? { size: locked.size } : {}),
     archive,
+    ...(signature ? { signature } : {}),
   };
 }

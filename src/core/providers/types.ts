@@ -2,11 +2,24 @@ import type { ArchiveKind } from '../archive';
 import type { Platform } from '../platform';
 import type { VersionSpec } from '../resolve/version-spec';
 
-export type ToolName = 'node' | 'go' | 'zig';
+import type { BuiltInTool } from './catalog';
+
+/** A tool with a provider of its own (providers/catalog.ts); `github:owner/repo` tools are plain strings. */
+export type ToolName = BuiltInTool;
+
+/** A detached signature over the downloaded archive itself, checked before anything is published. */
+export interface ArtifactSignature {
+  /** Zig's minisign: Ed25519 over the file, or over its BLAKE2b-512 ("ED", prehashed). */
+  kind: 'minisign';
+  /** Where the signature is published (beside the archive: `<url>.minisig`). */
+  url: string;
+  /** Whose keys apply (QM_KEYS_<TOOL>, else the tool's published key). */
+  tool: string;
+}
 
 /** One release as a provider's index lists it. */
 export interface ToolRelease {
-  tool: ToolName;
+  tool: string;
   /** Semver spelling for comparison: "22.11.0", "1.22.0-rc.1". */
   version: string;
   /** The provider's own spelling: "v22.11.0", "go1.22rc1", "0.13.0". */
@@ -18,9 +31,19 @@ export interface ToolRelease {
   prerelease: boolean;
 }
 
+/** One archive of a toolchain made of several (Rust's rustc, cargo, rust-std-<target>, ...). */
+export interface ToolchainComponent {
+  name: string;
+  url: string;
+  sha256: string;
+  size?: number;
+  archive: ArchiveKind;
+  stripComponents: number;
+}
+
 /** Everything needed to fetch, verify and unpack one toolchain for one platform. */
 export interface ResolvedToolchain {
-  tool: ToolName;
+  tool: string;
   version: string;
   upstreamVersion: string;
   /** The provider's platform spelling: "linux-x64", "linux-amd64", "x86_64-linux". */
@@ -42,6 +65,18 @@ export interface ResolvedToolchain {
    * or stale checksum file would otherwise stay cached for an hour.
    */
   recheck?: (request?: ProviderRequest) => Promise<ResolvedToolchain>;
+  /**
+   * Variables a toolchain sets where it is used (terminals, tasks, `qm exec`, `qm env`), as paths
+   * relative to the unpacked root: Java's `{ JAVA_HOME: "." }`.
+   */
+  env?: Record<string, string>;
+  /** Checked after the download and before the tree is published; absent where upstream signs nothing per file. */
+  signature?: ArtifactSignature;
+  /**
+   * A toolchain of several archives merged into one tree; then `url` and `sha256` name the
+   * document that pins them all (Rust's channel manifest), which is what qm.lock records.
+   */
+  components?: ToolchainComponent[];
 }
 
 /** Where things are in a toolchain for one platform, whatever its version. */
@@ -51,6 +86,7 @@ export interface ToolLayout {
   stripComponents: number;
   binDirs: string[];
   executables: string[];
+  env?: Record<string, string>;
 }
 
 export interface ProviderRequest {
@@ -60,12 +96,16 @@ export interface ProviderRequest {
 }
 
 export interface ToolProvider {
-  readonly tool: ToolName;
+  readonly tool: string;
   /** The base URL the index and downloads come from (after QM_MIRROR_* and settings). */
   readonly baseUrl: string;
   layout(platform: Platform): ToolLayout;
   /** Every release, newest first. */
   releases(request?: ProviderRequest): Promise<ToolRelease[]>;
+  /** The signature to check for a download recorded in qm.lock, where upstream signs each file. */
+  signatureFor?(url: string): ArtifactSignature | undefined;
+  /** For tools whose qm.lock entry pins a document rather than an archive (Rust): rebuilds the toolchain from it. */
+  lockedToolchain?(platform: Platform, locked: { version: string; url: string; sha256: string; size?: number }, request?: ProviderRequest): Promise<ResolvedToolchain>;
   /** The newest release matching `spec`, with its download for `platform`; ENOVERSION if none. */
   resolve(spec: VersionSpec, platform: Platform, request?: ProviderRequest): Promise<ResolvedToolchain>;
 }

@@ -3,9 +3,10 @@ import { archiveKindOf } from '../archive';
 import { QmError } from '../errors';
 import type { Platform } from '../platform';
 import { normalizeVersion, selectVersion, type VersionSpec } from '../resolve/version-spec';
+import type { SignatureVerifier } from '../signatures/verifier';
 import type { IndexCache } from './index-cache';
 import { indexError, isRecord, parseJsonIndex } from './index-parsing';
-import type { ProviderRequest, ResolvedToolchain, ToolLayout, ToolProvider, ToolRelease } from './types';
+import type { ArtifactSignature, ProviderRequest, ResolvedToolchain, ToolLayout, ToolProvider, ToolRelease } from './types';
 
 export const ZIG_DOWNLOAD = 'https://ziglang.org/download';
 
@@ -24,7 +25,16 @@ interface ZigRelease extends ToolRelease {
 export class ZigProvider implements ToolProvider {
   readonly tool = 'zig';
 
-  constructor(private readonly indexes: IndexCache, readonly baseUrl: string = ZIG_DOWNLOAD) {}
+  constructor(
+    private readonly indexes: IndexCache,
+    readonly baseUrl: string = ZIG_DOWNLOAD,
+    private readonly signatures?: SignatureVerifier,
+  ) {}
+
+  /** Every Zig tarball has a minisign signature beside it (`<tarball>.minisig`). */
+  signatureFor(url: string): ArtifactSignature | undefined {
+    return this.signatures?.enabled ? { kind: 'minisign', url: `${url}.minisig`, tool: 'zig' } : undefined;
+  }
 
   layout(platform: Platform): ToolLayout {
     const os = platform.os === 'win32' ? 'windows' : platform.os === 'darwin' ? 'macos' : 'linux';
@@ -46,6 +56,7 @@ export class ZigProvider implements ToolProvider {
       const why = any ? `${any.upstreamVersion} has no build for ${key}` : 'no released version matches';
       throw new QmError('ENOVERSION', `zig "${spec.raw}": ${why}`, { found: spec.raw });
     }
+    const signature = this.signatureFor(target.tarball);
     const archive = archiveKindOf(target.tarball);
     if (!archive) throw indexError(`${this.baseUrl}/index.json`, `unknown archive type ${target.tarball}`);
     return {
@@ -57,6 +68,7 @@ export class ZigProvider implements ToolProvider {
       sha256: target.shasum,
       ...(target.size !== undefined ? { size: target.size } : {}),
       archive,
+      ...(signature ? { signature } : {}),
     };
   }
 }

@@ -14,7 +14,7 @@ export type VersionSpec =
   | { kind: 'range'; raw: string; range: string }
   /** "lts", "lts/*" (any LTS line), "lts/iron" (`codename` lower-cased). */
   | { kind: 'lts'; raw: string; codename?: string }
-  /** "latest", "node", "current". */
+  /** "latest", "stable", "node", "current". */
   | { kind: 'latest'; raw: string };
 
 /** One released version a provider offers. */
@@ -27,7 +27,8 @@ export interface VersionCandidate {
   prerelease?: boolean;
 }
 
-const LATEST_WORDS = new Set(['latest', 'node', 'current']);
+// "stable" is rustup's and nvm's word for the newest stable release.
+const LATEST_WORDS = new Set(['latest', 'node', 'current', 'stable']);
 const NUMBER = '(0|[1-9]\\d*)';
 const PREFIX = new RegExp(`^v?${NUMBER}(?:\\.${NUMBER})?$`);
 // Go spells releases "1.20", "1.21.0", "1.22rc1", "1.9beta2" (optionally with a "go" prefix).

@@ -13,6 +13,8 @@ export interface ToolStatus {
   installed: boolean;
   /** The install's bin directories, when installed. */
   binPaths: string[];
+  /** Variables the install sets (JAVA_HOME), when installed. */
+  env?: Record<string, string>;
   /** Followed from qm.lock (no index read). */
   locked: boolean;
   /** Why the spec could not be resolved (ENOVERSION, ENETWORK, ...). */
@@ -97,7 +99,7 @@ async function toolStatus(
     const [resolved] = await source.resolve([request], options.signal);
     if (!resolved) return unresolved('EIO', `the coordinator resolved nothing for ${entry.name}`);
     const match = installed.find((t) => t.tool === resolved.tool && t.version === resolved.version && t.platform === resolved.platform);
-    return { ...base, version: resolved.version, installed: resolved.installed, binPaths: match?.binPaths ?? [], locked: pinned !== undefined, request };
+    return { ...base, version: resolved.version, installed: resolved.installed, binPaths: match?.binPaths ?? [], ...(match?.env ? { env: match.env } : {}), locked: pinned !== undefined, request };
   } catch (error) {
     const code = isQmError(error) ? error.code : ((error as { code?: string }).code ?? 'EIO');
     return unresolved(code, (error as Error).message);
