@@ -1,5 +1,5 @@
-// The main job on the embedded default: the bundled local mirror of generated Node.js, Go and
-// Zig releases (in their upstream layouts; these machines have no internet), and VS Code in the
+// The main job on the embedded default: the bundled local mirror of generated Node.js, Go, Zig,
+// Python, Java, Rust, Deno and Bun releases (in their upstream layouts; these machines have no internet), and VS Code in the
 // browser — VS Code's own server on 127.0.0.1 — with Quartermaster installed from its .vsix and a
 // sample project open. Prints the URL to open; Ctrl-C stops everything and removes the scratch dir.
 //   npm start [-- --port N] [-- --keep]
@@ -9,10 +9,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { VsCodeServer } from '../test/e2e/vscode-server';
-import { DEFAULT_GO_RELEASES, publishGoDist } from '../test/fixtures/go-dist';
+import { publishAllDists } from '../test/fixtures/all-dists';
 import { MirrorServer } from '../test/fixtures/mirror-server';
-import { DEFAULT_RELEASES, publishNodeDist } from '../test/fixtures/node-dist';
-import { DEFAULT_ZIG_RELEASES, publishZigDist } from '../test/fixtures/zig-dist';
 
 const ROOT = path.resolve(__dirname, '..');
 const run = promisify(execFile);
@@ -33,12 +31,7 @@ async function main(): Promise<void> {
 
   const mirror = await MirrorServer.start();
   const payloadBytes = 8 * 1024 * 1024;
-  await Promise.all([
-    publishNodeDist(mirror, DEFAULT_RELEASES, { payloadBytes }),
-    publishGoDist(mirror, DEFAULT_GO_RELEASES, { payloadBytes }),
-    publishZigDist(mirror, DEFAULT_ZIG_RELEASES, { payloadBytes }),
-  ]);
-  const env = { QM_HOME: home, QM_MIRROR_NODE: `${mirror.url}/dist`, QM_MIRROR_GO: `${mirror.url}/dl`, QM_MIRROR_ZIG: `${mirror.url}/download` };
+  const env = { QM_HOME: home, ...(await publishAllDists(mirror, { payloadBytes })) };
 
   console.log("Starting VS Code's server (the first run installs it into a cache outside the repository: a few minutes)…");
   let server: VsCodeServer;
@@ -54,9 +47,9 @@ Quartermaster is running in VS Code in the browser:
 
     ${url}
 
-  local mirror  ${mirror.url}  (nodejs.org/dist, go.dev/dl and ziglang.org/download layouts)
+  local mirror  ${mirror.url}  (nodejs.org, go.dev, ziglang.org, Adoptium, static.rust-lang.org and GitHub layouts)
   QM_HOME       ${home}
-  project       ${project}  (qm.toml: node "lts", go "1.23", zig "0.13.0")
+  project       ${project}  (qm.toml: node, go, zig, python, java, rust)
 
 The folder opens in Restricted Mode, where Quartermaster downloads nothing by itself: click
 "Restricted Mode" in the status bar and trust the folder, and it offers to fetch what qm.toml

@@ -38,7 +38,9 @@ export const listCommand: Command = {
       return 0;
     }
     if (rows.length === 0) context.write(`no toolchains installed in ${context.core.layout.root}\n`);
-    for (const row of rows) context.write(`${row.tool.padEnd(5)} ${row.version.padEnd(14)} ${row.platform.padEnd(14)} ${formatBytes(row.bytes).padStart(10)}  ${row.dir}\n`);
+    const width = (pick: (row: (typeof rows)[number]) => string, least: number): number => Math.max(least, ...rows.map((row) => pick(row).length));
+    const [tool, version, platform] = [width((r) => r.tool, 5), width((r) => r.version, 14), width((r) => r.platform, 14)];
+    for (const row of rows) context.write(`${row.tool.padEnd(tool)} ${row.version.padEnd(version)} ${row.platform.padEnd(platform)} ${formatBytes(row.bytes).padStart(10)}  ${row.dir}\n`);
     return 0;
   },
 };
