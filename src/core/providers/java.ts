@@ -66,7 +66,8 @@ export class JavaProvider implements ToolProvider {
   async resolve(spec: VersionSpec, platform: Platform, request: ProviderRequest = {}): Promise<ResolvedToolchain> {
     const { os, architecture } = adoptiumPlatform(platform);
     const available = await this.available(request);
-    const majors = majorsFor(spec, available);
+    const majors = majorsFor(spec, available).filter((major) => available.all.includes(major));
+    if (majors.length === 0) throw noVersion('java', spec.raw, `no Temurin GA release matches (feature releases: ${available.all.join(', ')})`);
     const releases = (await Promise.all(majors.map((major) => this.featureReleases(major, available, request)))).flat();
     const binaryOf = (release: JavaRelease): JavaBinary | undefined => release.binaries.find((b) => b.os === os && b.architecture === architecture);
     const release = selectVersion(spec, releases.filter((r) => binaryOf(r) !== undefined));

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import semver from 'semver';
-import { QmError } from '../errors';
+import { QmError, isQmError } from '../errors';
 import { parseTomlStrict, tomlValueOf } from '../manifest/toml-parser';
 import type { Platform } from '../platform';
 import { selectVersion, type VersionSpec } from '../resolve/version-spec';
@@ -78,9 +78,14 @@ export class RustProvider implements ToolProvider {
     return this.toolchain(channel, locked.url, platform, this.extraComponents);
   }
 
-  private channel(name: string, request: ProviderRequest): Promise<RustChannel> {
+  private async channel(name: string, request: ProviderRequest): Promise<RustChannel> {
     const url = `${this.baseUrl}/channel-rust-${name}.toml`;
-    return this.indexes.get(url, (body) => parseChannelManifest(body, url), request);
+    try {
+      return await this.indexes.get(url, (body) => parseChannelManifest(body, url), request);
+    } catch (error) {
+      if (isQmError(error, 'EHTTP') && error.details.status === 404) throw noVersion('rust', name, `the dist server has no channel-rust-${name}.toml`);
+      throw error;
+    }
   }
 
   private toolchain(channel: RustChannel, manifestUrl: string, platform: Platform, extra: readonly string[]): ResolvedToolchain {

@@ -115,7 +115,7 @@ function tryParse(spec: string): VersionSpec | string {
       return { kind: 'prefix', raw, prefix: numbers, range: `${numbers.join('.')}.x` };
     }
   }
-  const exact = semverOf(raw.startsWith('v') ? raw.slice(1) : raw) ?? goPrerelease(raw);
+  const exact = semverOf(raw.startsWith('v') ? raw.slice(1) : raw) ?? goPrerelease(raw) ?? pythonPrerelease(raw);
   if (exact !== undefined) return { kind: 'exact', raw, version: exact };
   // semver reads a range without any version in it ("||") as "*"; nobody means that.
   const range = /[\dxX*]/.test(raw) ? semver.validRange(raw) : null;
@@ -124,6 +124,13 @@ function tryParse(spec: string): VersionSpec | string {
     `"${raw}" is not a version spec: write an exact version ("22.11.0"), a prefix ("22"), ` +
     'a semver range ("^20.10", ">=18 <21"), "lts", "lts/<codename>" or "latest"'
   );
+}
+
+/** CPython's prerelease spellings ("3.14.0a3", "3.13.0rc2") as semver ("3.14.0-alpha.3"). */
+function pythonPrerelease(raw: string): string | undefined {
+  const match = /^(\d+\.\d+\.\d+)(a|b|rc)(\d+)$/.exec(raw);
+  if (!match) return undefined;
+  return semverOf(`${match[1]}-${match[2] === 'a' ? 'alpha' : match[2] === 'b' ? 'beta' : 'rc'}.${match[3]}`);
 }
 
 /** Go's prerelease spellings ("1.22rc1") as exact specs; "1.20" alone is a prefix, not this. */
