@@ -46,6 +46,14 @@ export class SignatureVerifier {
    */
   async clearsigned(tool: SigningTool, ascUrl: string, request: ProviderRequest = {}): Promise<string | undefined> {
     if (!this.enabled) return undefined;
+    if (!this.policy.keyFiles[tool] && !BUILT_IN_TRUST[tool]) {
+      // Bun signs, but publishes no fingerprint to pin: without a configured key there is nothing to check against.
+      if (this.policy.mode === 'require') {
+        throw new QmError('ESIGNATURE', `QM_SIGNATURES=require, but no key is trusted for ${tool}: set QM_KEYS_${tool.toUpperCase()} to a file of its armored public keys`);
+      }
+      this.logger.info(`No key is trusted for ${tool} (QM_KEYS_${tool.toUpperCase()}): ${ascUrl} is not checked, only the published checksums`);
+      return undefined;
+    }
     const armored = await this.fetchSignature(ascUrl, request);
     if (armored === undefined) return undefined;
     const keys = await this.pgpKeysFor(tool, request);
