@@ -55,8 +55,8 @@ describe('8 processes installing one toolchain of each new provider', () => {
     files = {
       python: python.filter((a) => a.python === '3.12.8' && a.triple === 'x86_64-unknown-linux-gnu').map((a) => a.path),
       java: java.filter((a) => a.version === '21.0.5+11' && a.os === 'linux' && a.architecture === 'x64').map((a) => a.path),
-      rust: rust.filter((a) => a.version === '1.83.0' && a.target === 'x86_64-unknown-linux-gnu' && ['rustc', 'cargo', 'rust-std'].includes(a.component)).map((a) => a.path),
-      'rust-1.82': rust.filter((a) => a.version === '1.82.0' && a.target === 'x86_64-unknown-linux-gnu' && ['rustc', 'cargo', 'rust-std'].includes(a.component)).map((a) => a.path),
+      rust: rust.filter((a) => a.version === '1.83.0' && a.target === 'x86_64-unknown-linux-gnu').map((a) => a.path),
+      'rust-1.82': rust.filter((a) => a.version === '1.82.0' && a.target === 'x86_64-unknown-linux-gnu').map((a) => a.path),
       deno: deno.filter((a) => a.tag === 'v2.1.4' && a.name === 'deno-x86_64-unknown-linux-gnu.zip').map((a) => a.path),
       bun: bun.filter((a) => a.tag === 'bun-v1.1.38' && a.name === 'bun-linux-x64.zip').map((a) => a.path),
     };

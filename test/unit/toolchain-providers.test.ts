@@ -260,6 +260,8 @@ describe('Python, Java, Rust, Deno and Bun from their upstream layouts', () => {
       'rustc-1.83.0-aarch64-apple-darwin.tar.gz',
       'cargo-1.83.0-aarch64-apple-darwin.tar.gz',
       'rust-std-1.83.0-aarch64-apple-darwin.tar.gz',
+      'rustfmt-1.83.0-aarch64-apple-darwin.tar.gz',
+      'clippy-1.83.0-aarch64-apple-darwin.tar.gz',
     ]);
   });
 });

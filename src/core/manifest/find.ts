@@ -3,11 +3,15 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { fsError, isQmError, QmError } from '../errors';
 import { readProjectText } from '../paths/project-files';
 import { parseNodeVersionFile, parseToolVersions } from './legacy';
+import { parseVersionFile, VERSION_FILE_NAMES, VERSION_FILE_TOOLS, type VersionFileKind } from './version-files';
 import { parseQmToml } from './qm-toml';
 import type { Manifest, ManifestKind } from './types';
 
-/** Manifest file names, most preferred first: within one directory the first present wins. */
-export const MANIFEST_FILE_NAMES: readonly ManifestKind[] = ['qm.toml', '.tool-versions', '.nvmrc', '.node-version'];
+/**
+ * Manifest file names, most preferred first: within one directory the first present wins, and
+ * the version files beside it add the tools it does not declare (qm.toml wins for the others).
+ */
+export const MANIFEST_FILE_NAMES: readonly ManifestKind[] = ['qm.toml', '.tool-versions', '.nvmrc', '.node-version', ...VERSION_FILE_NAMES];
 
 export interface FindManifestOptions {
   /** The last directory searched (inclusive). Without it the search goes up to the root. */
@@ -23,7 +27,8 @@ export async function findManifest(startDir: string, options: FindManifestOption
   const stopAt = options.stopAt === undefined ? undefined : resolve(options.stopAt);
   for (let dir = resolve(startDir); ; dir = dirname(dir)) {
     const present = await Promise.all(MANIFEST_FILE_NAMES.map(async (name) => ((await isFile(join(dir, name))) ? name : undefined)));
-    const found = present.find((name) => name !== undefined);
+    // package.json and go.mod are everywhere: they make a directory a project only when they declare a tool.
+    const found = await firstDeclaring(dir, present);
     if (found !== undefined) return join(dir, found);
     if (dir === stopAt || dirname(dir) === dir) return undefined;
   }
@@ -46,7 +51,44 @@ export function parseManifest(text: string, file: string): Manifest {
     case '.nvmrc':
     case '.node-version':
       return parseNodeVersionFile(text, file, kind);
+    default:
+      return parseVersionFile(text, file, kind);
   }
+}
+
+async function firstDeclaring(dir: string, present: ReadonlyArray<ManifestKind | undefined>): Promise<ManifestKind | undefined> {
+  for (const name of present) {
+    if (name === undefined) continue;
+    if (name !== 'package.json' && name !== 'go.mod') return name;
+    const text = await readFile(join(dir, name), 'utf8').catch(() => '');
+    if (parseVersionFile(text, join(dir, name), name).tools.length > 0) return name;
+  }
+  return undefined;
+}
+
+/**
+ * The version files beside `manifest` add the tools it does not declare, each tool and problem
+ * naming its own file. A version file that cannot be read is passed over, as if absent.
+ */
+async function withVersionFiles(manifest: Manifest): Promise<Manifest> {
+  const siblings = VERSION_FILE_NAMES.filter((name) => name !== manifest.kind);
+  const read = await Promise.all(
+    siblings.map(async (name) => {
+      const file = join(manifest.dir, name);
+      const text = await readFile(file, 'utf8').catch(() => undefined);
+      return text === undefined ? undefined : parseVersionFile(text.startsWith('\uFEFF') ? text.slice(1) : text, file, name);
+    }),
+  );
+  const tools = [...manifest.tools];
+  const problems = [...manifest.problems];
+  for (const sibling of read) {
+    if (!sibling) continue;
+    // A tool the manifest declares is the manifest's: the version file's entry and its mistakes do not count.
+    if (manifest.tools.some((t) => t.name === VERSION_FILE_TOOLS[sibling.kind as VersionFileKind])) continue;
+    for (const tool of sibling.tools) if (!tools.some((t) => t.name === tool.name)) tools.push({ ...tool, file: sibling.file });
+    problems.push(...sibling.problems.map((problem) => ({ ...problem, file: sibling.file })));
+  }
+  return { ...manifest, tools, problems };
 }
 
 /**
@@ -67,7 +109,7 @@ export async function loadManifest(file: string): Promise<Manifest> {
   }
   if (text === undefined) throw new QmError('EMANIFEST', `Cannot read ${file} (ENOENT)`, { path: file });
   // Editors hide a byte-order mark; dropping it keeps offsets equal to the editor's.
-  return parseManifest(text.startsWith('\uFEFF') ? text.slice(1) : text, file);
+  return withVersionFiles(parseManifest(text.startsWith('\uFEFF') ? text.slice(1) : text, file));
 }
 
 /**
@@ -78,7 +120,8 @@ export function manifestError(manifest: Manifest): QmError | undefined {
   const problem = manifest.problems.find((candidate) => candidate.severity === 'error');
   if (!problem) return undefined;
   const { line, column } = problem.range.start;
-  return new QmError('EMANIFEST', `${manifest.file}:${line}:${column}: ${problem.message}`, { path: manifest.file, line, column });
+  const file = problem.file ?? manifest.file;
+  return new QmError('EMANIFEST', `${file}:${line}:${column}: ${problem.message}`, { path: file, line, column });
 }
 
 function requireManifestKind(file: string): ManifestKind {

@@ -25,6 +25,8 @@ export interface ToolEntry {
   specRange: SourceRange;
   /** The whole key/value or line. */
   entryRange: SourceRange;
+  /** The file that declares it, when not the manifest itself (a version file beside qm.toml). */
+  file?: string;
 }
 
 /** The ranges of one `key = value` inside an artifact. */
@@ -81,9 +83,22 @@ export interface ManifestProblem {
   code: ProblemCode;
   message: string;
   range: SourceRange;
+  /** The file it is in, when not the manifest itself (a version file beside qm.toml). */
+  file?: string;
 }
 
-export type ManifestKind = 'qm.toml' | '.tool-versions' | '.nvmrc' | '.node-version';
+export type ManifestKind =
+  | 'qm.toml'
+  | '.tool-versions'
+  | '.nvmrc'
+  | '.node-version'
+  | '.python-version'
+  | '.java-version'
+  | '.sdkmanrc'
+  | 'rust-toolchain.toml'
+  | 'rust-toolchain'
+  | 'go.mod'
+  | 'package.json';
 
 export interface Manifest {
   /** The path as given to the parser. */

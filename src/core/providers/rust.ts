@@ -11,7 +11,11 @@ import type { ProviderRequest, ResolvedToolchain, ToolchainComponent, ToolLayout
 
 export const RUST_DIST = 'https://static.rust-lang.org/dist';
 
-/** Always installed; rustfmt and clippy on request (rust-toolchain.toml's `components`). */
+/**
+ * rustup's default profile, less rust-docs: rustc, cargo and rust-std always, rustfmt and clippy
+ * wherever the channel has them for the target. One component set per toolchain keeps a
+ * published tree immutable (rustup instead adds components into an installed toolchain).
+ */
 const REQUIRED = ['rustc', 'cargo', 'rust-std'] as const;
 export const OPTIONAL_RUST_COMPONENTS = ['rustfmt', 'clippy'] as const;
 
@@ -49,7 +53,7 @@ function rustTriple(platform: Platform): string {
 export class RustProvider implements ToolProvider {
   readonly tool = 'rust';
 
-  constructor(private readonly indexes: IndexCache, readonly baseUrl: string = RUST_DIST, private readonly extraComponents: readonly string[] = []) {}
+  constructor(private readonly indexes: IndexCache, readonly baseUrl: string = RUST_DIST) {}
 
   layout(platform: Platform): ToolLayout {
     return { platform: rustTriple(platform), stripComponents: 2, binDirs: ['bin'], executables: ['rustc', 'cargo', 'rustdoc', 'rustfmt', 'cargo-clippy'] };
@@ -61,12 +65,12 @@ export class RustProvider implements ToolProvider {
     return [{ tool: 'rust', version: channel.version, upstreamVersion: channel.version, date: channel.date, lts: false, prerelease: false, channel }];
   }
 
-  async resolve(spec: VersionSpec, platform: Platform, request: ProviderRequest = {}, components: readonly string[] = this.extraComponents): Promise<ResolvedToolchain> {
+  async resolve(spec: VersionSpec, platform: Platform, request: ProviderRequest = {}): Promise<ResolvedToolchain> {
     const name = channelName(spec);
     const channel = await this.channel(name, request);
     const release = { version: channel.version };
     if (!selectVersion(spec, [release])) throw noVersion('rust', spec.raw, `channel-rust-${name}.toml is rust ${channel.version}`);
-    return this.toolchain(channel, `${this.baseUrl}/channel-rust-${name}.toml`, platform, components);
+    return this.toolchain(channel, `${this.baseUrl}/channel-rust-${name}.toml`, platform);
   }
 
   /** qm.lock names the channel manifest and its digest: the same manifest, or EINTEGRITY. */
@@ -75,7 +79,7 @@ export class RustProvider implements ToolProvider {
     if (channel.sha256 !== locked.sha256) {
       throw new QmError('EINTEGRITY', `qm.lock pins ${locked.url} at ${locked.sha256}, but it now has ${channel.sha256}`, { url: locked.url, expected: locked.sha256, found: channel.sha256 });
     }
-    return this.toolchain(channel, locked.url, platform, this.extraComponents);
+    return this.toolchain(channel, locked.url, platform);
   }
 
   private async channel(name: string, request: ProviderRequest): Promise<RustChannel> {
@@ -88,15 +92,21 @@ export class RustProvider implements ToolProvider {
     }
   }
 
-  private toolchain(channel: RustChannel, manifestUrl: string, platform: Platform, extra: readonly string[]): ResolvedToolchain {
+  private toolchain(channel: RustChannel, manifestUrl: string, platform: Platform): ResolvedToolchain {
     const triple = rustTriple(platform);
-    const wanted = [...REQUIRED, ...extra.filter((c) => !(REQUIRED as readonly string[]).includes(c))];
-    const parts: ToolchainComponent[] = wanted.map((component) => {
+    const targetOf = (component: string): ChannelTarget | undefined => {
       const pkg = channel.packages[component] ?? channel.packages[channel.renames[component] ?? ''];
-      const target = pkg?.[triple] ?? pkg?.['*'];
-      if (!target) throw noVersion('rust', channel.version, `the ${channel.date} manifest has no ${component} for ${triple}`);
-      return { name: component, url: target.url, sha256: target.hash, archive: target.url.endsWith('.tar.xz') ? 'tar.xz' : 'tar.gz', stripComponents: 2 };
-    });
+      return pkg?.[triple] ?? pkg?.['*'];
+    };
+    const parts: ToolchainComponent[] = [];
+    for (const component of [...REQUIRED, ...OPTIONAL_RUST_COMPONENTS]) {
+      const target = targetOf(component);
+      if (!target) {
+        if ((OPTIONAL_RUST_COMPONENTS as readonly string[]).includes(component)) continue;
+        throw noVersion('rust', channel.version, `the ${channel.date} manifest has no ${component} for ${triple}`);
+      }
+      parts.push({ name: component, url: target.url, sha256: target.hash, archive: target.url.endsWith('.tar.xz') ? 'tar.xz' : 'tar.gz', stripComponents: 2 });
+    }
     return {
       ...this.layout(platform),
       tool: 'rust',
