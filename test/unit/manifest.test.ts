@@ -541,7 +541,7 @@ describe('findManifest, loadManifest and manifestError', () => {
     await assert.rejects(loadManifest(join(root, 'missing', 'qm.toml')), (error: unknown) => {
       return isQmError(error, 'EMANIFEST') && error.details.path === join(root, 'missing', 'qm.toml') && /ENOENT/.test(error.message);
     });
-    await assert.rejects(loadManifest(join(root, 'package.json')), (error: unknown) => isQmError(error, 'EUSAGE'));
+    await assert.rejects(loadManifest(join(root, 'Cargo.toml')), (error: unknown) => isQmError(error, 'EUSAGE'));
     assert.throws(() => parseManifest('', 'Cargo.toml'), (error: unknown) => isQmError(error, 'EUSAGE'));
   });
 
