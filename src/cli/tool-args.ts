@@ -1,17 +1,17 @@
 import { QmError } from '../core/errors';
 import type { ToolEntry } from '../core/manifest/types';
-import { isBuiltInTool as isToolName, TOOL_NAMES } from '../core/providers/catalog';
+import { isKnownTool, TOOL_NAMES } from '../core/providers/catalog';
 import { parseVersionSpec } from '../core/resolve/version-spec';
 
 export type ToolRequest = Pick<ToolEntry, 'name' | 'spec'>;
 
-/** `node@22`, `go@1.23.4`, `zig` (= latest): checked, with the argument named in errors. */
+/** `node@22`, `go@1.23.4`, `zig` (= latest), `github:cli/cli@2.63.0`: checked, with the argument named in errors. */
 export function parseToolArg(arg: string): ToolRequest {
   const at = arg.indexOf('@');
   const name = (at < 0 ? arg : arg.slice(0, at)).trim();
   const spec = at < 0 ? 'latest' : arg.slice(at + 1).trim();
-  if (!isToolName(name)) {
-    throw new QmError('ENOTOOL', `Unknown tool "${name}" in "${arg}": use one of ${TOOL_NAMES.join(', ')}, as tool@version (e.g. node@22)`, { found: arg });
+  if (!isKnownTool(name)) {
+    throw new QmError('ENOTOOL', `Unknown tool "${name}" in "${arg}": use one of ${TOOL_NAMES.join(', ')} or github:<owner>/<repo>, as tool@version (e.g. node@22)`, { found: arg });
   }
   if (spec === '') throw new QmError('EUSAGE', `"${arg}" names no version: write ${name}@<version>, e.g. ${name}@latest`, { found: arg });
   try {

@@ -1,6 +1,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { assertComponent } from './paths/safe-names';
+import { toolPathSegment } from './providers/catalog';
 
 /**
  * The one directory every Quartermaster process shares: `QM_HOME` if set, else the platform's
@@ -50,10 +51,10 @@ export class HomeLayout {
    * door for untrusted names (paths/safe-names.ts); one that did not is refused here too.
    */
   toolchainDir(tool: string, version: string, platform: string): string {
-    assertComponent('tool name', tool);
+    assertComponent('tool name', toolPathSegment(tool));
     assertComponent('version', version);
     assertComponent('platform', platform);
-    return path.join(this.toolchainsDir, tool, `${version}-${platform}`);
+    return path.join(this.toolchainsDir, toolPathSegment(tool), `${version}-${platform}`);
   }
 
   /** Small state files: the registry of manifests in use, the coordinator endpoint. */

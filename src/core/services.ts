@@ -8,6 +8,7 @@ import { silentLogger, type Logger } from './log';
 import { LockManager } from './store/locks';
 import type { ProcessIdentity } from './store/process-identity';
 import { IndexCache } from './providers/index-cache';
+import { FirstDownloads } from './providers/first-download';
 import { createProviders, mirrorRules, mirrorsFromEnv, type ProviderSet } from './providers/registry';
 import { signaturePolicyFromEnv, type SignaturePolicy } from './signatures/policy';
 import { SignatureVerifier } from './signatures/verifier';
@@ -101,7 +102,7 @@ export function createCore(options: CoreOptions = {}): CoreServices {
     ...(options.indexTtlMs !== undefined ? { ttlMs: options.indexTtlMs } : {}),
   });
   const signatures = new SignatureVerifier(indexes, options.signatures ?? signaturePolicyFromEnv(env), logger);
-  const providers = createProviders(indexes, { signatures });
+  const providers = createProviders(indexes, { signatures, firstDownloads: new FirstDownloads(manager, downloader) });
   const installer = new Installer(manager, locks, signatures);
   const leases = new LeaseManager(layout, options.identity ? { identity: options.identity } : {});
   return { layout, downloader, locks, manager, indexes, providers, signatures, installer, leases, close: () => downloader.close() };

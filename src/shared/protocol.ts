@@ -8,6 +8,7 @@
  * client's jobs are cancelled when its connection closes.
  */
 import { NotificationType, NotificationType0, RequestType, RequestType0 } from 'vscode-jsonrpc';
+import type { ToolOptions } from '../core/providers/types';
 
 /** Bumped on any incompatible change; a client refuses a coordinator with another. */
 export const PROTOCOL_VERSION = 1;
@@ -35,6 +36,8 @@ export interface ToolSpec {
      */
     fromIndex?: boolean;
   };
+  /** A GitHub release's asset, bin and checksums names (qm.toml's inline-table form). */
+  options?: ToolOptions;
 }
 
 /** A toolchain resolved for the coordinator's platform. */
@@ -69,7 +72,10 @@ export interface ResolveParams {
   tools: ToolSpec[];
 }
 
-/** client → coordinator: resolve specs against the (cached) indexes; never downloads archives. */
+/**
+ * client → coordinator: resolve specs against the (cached) indexes; never downloads archives,
+ * except the first download of a GitHub release that publishes no checksum (trust on first use).
+ */
 export const ResolveRequest = new RequestType<ResolveParams, ResolvedTool[], void>('qm/resolve');
 
 export interface InstallParams {

@@ -10,7 +10,10 @@ export const lockCommand: Command = {
   async run(context, args) {
     const manifest = await context.manifest();
     const platforms = (args.values.platform as string[] | undefined)?.map(parsePlatform) ?? [context.platform];
-    const { file, lock } = await lockManifest(manifest.file, context.core, platforms, context.signal);
+    const { file, lock, trustedOnFirstUse } = await lockManifest(manifest.file, context.core, platforms, context.signal);
+    for (const pin of trustedOnFirstUse) {
+      context.streams.err.write(`qm: note: ${pin.tool} ${pin.version} (${pin.platform}) publishes no checksum: qm.lock pins the digest of its first download, ${pin.sha256} (trust on first use)\n`);
+    }
     if (context.flags.json) context.json({ lockfile: file, tools: lock.tools, artifacts: lock.artifacts });
     else {
       for (const tool of lock.tools) context.write(`${tool.name} ${tool.spec} -> ${tool.version} (${tool.platform})\n`);

@@ -135,10 +135,10 @@ export class CoordinatorService implements CoordinatorApi {
     const locked = await Promise.all(
       pinned.map(async (t) => {
         const provider = providerFor(this.core.providers, t.name);
-        const toolchain = await lockedToolchain(provider, this.platform, t.locked!, signal ? { signal } : {});
+        const toolchain = await lockedToolchain(provider, this.platform, t.locked!, signal ? { signal } : {}, t.options);
         // A digest the client took from a cached index may be rechecked like one we resolved.
         const exact = { kind: 'exact', raw: toolchain.version, version: toolchain.version } as const;
-        const recheck = (again: ProviderRequest = {}): Promise<ResolvedToolchain> => provider.resolve(exact, this.platform, { ...again, refresh: true });
+        const recheck = (again: ProviderRequest = {}): Promise<ResolvedToolchain> => provider.resolve(exact, this.platform, { ...again, refresh: true }, t.options);
         return { entry: { name: t.name, spec: t.spec }, toolchain: t.locked!.fromIndex ? { ...toolchain, recheck } : toolchain };
       }),
     );

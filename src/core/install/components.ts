@@ -76,3 +76,17 @@ async function exists(file: string): Promise<boolean> {
     () => false,
   );
 }
+
+/**
+ * An archive whose entries all sit under one top directory (`gh_2.63.0_linux_amd64/bin/gh`) is
+ * lifted out of it, so a GitHub release installs the same with or without one.
+ */
+export async function hoistSingleDirectory(root: string): Promise<void> {
+  const entries = await fs.readdir(root, { withFileTypes: true });
+  if (entries.length !== 1 || !entries[0]!.isDirectory()) return;
+  const top = path.join(root, entries[0]!.name);
+  const aside = path.join(root, `.qm-hoist-${process.pid}`);
+  await fs.rename(top, aside);
+  for (const name of await fs.readdir(aside)) await fs.rename(path.join(aside, name), path.join(root, name));
+  await fs.rmdir(aside);
+}

@@ -176,6 +176,7 @@ export class Installer {
             await fs.rm(staging, { recursive: true, force: true });
             await extractArchiveFile(blob.path, toolchain.archive, staging, { stripComponents: toolchain.stripComponents, signal });
           }
+          if (toolchain.hoistSingleDirectory) await hoistSingleDirectory(staging);
           await checkTree(staging, toolchain);
           return blob;
         } catch (error) {

@@ -1,5 +1,7 @@
 import { dirname } from 'node:path';
 import { normalizeProjectPath } from '../paths/safe-names';
+import { isGithubTool } from '../providers/catalog';
+import type { ToolOptions } from '../providers/types';
 import { destProblem, sha256Problem, urlProblem } from './artifact-fields';
 import { exampleVersion, isKnownTool, toolSpecProblem, unknownToolMessage } from './known-tools';
 import { LineIndex } from './line-index';
@@ -137,6 +139,7 @@ class QmTomlReader {
   private readTool(name: Segment, keyValue: AST.TOMLKeyValue): void {
     const value = keyValue.value;
     if (!this.knownTool(name)) return;
+    if (value.type === 'TOMLInlineTable' && isGithubTool(name.name)) return this.readGithubTool(name, keyValue, value);
     if (value.type !== 'TOMLValue' || value.kind !== 'string') {
       this.toolNotString(name, describeValue(value), value);
       return;
@@ -150,6 +153,47 @@ class QmTomlReader {
     });
     const problem = toolSpecProblem(name.name, value.value);
     if (problem) this.report('error', 'bad-spec', problem, value);
+  }
+
+  /** `"github:owner/repo" = { version = "1.2.3", asset = "..." | { "linux-x64" = "..." }, bin = "...", checksums = "..." }`. */
+  private readGithubTool(name: Segment, keyValue: AST.TOMLKeyValue, table: AST.TOMLInlineTable): void {
+    const options: ToolOptions = {};
+    let version: AST.TOMLStringValue | undefined;
+    for (const inner of table.body) {
+      const [key, extra] = segmentsOf(inner.key);
+      const value = inner.value;
+      const isString = value.type === 'TOMLValue' && value.kind === 'string';
+      if (!key || extra) continue;
+      if (key.name === 'version' && isString) version = value;
+      else if ((key.name === 'bin' || key.name === 'checksums' || key.name === 'asset') && isString) options[key.name] = value.value;
+      else if (key.name === 'asset' && value.type === 'TOMLInlineTable') {
+        const perPlatform: Record<string, string> = {};
+        for (const entry of value.body) {
+          const [platform] = segmentsOf(entry.key);
+          if (platform && entry.value.type === 'TOMLValue' && entry.value.kind === 'string') perPlatform[platform.name] = entry.value.value;
+          else this.report('error', 'bad-spec', `asset for "${name.name}" maps platforms ("linux-x64", "darwin-arm64", ...) to asset names`, entry);
+        }
+        options.asset = perPlatform;
+      } else if (['version', 'bin', 'checksums', 'asset'].includes(key.name)) {
+        this.report('error', 'bad-spec', `${key.name} for "${name.name}" must be a string (got ${describeValue(value)})`, value);
+      } else {
+        this.report('warning', 'unknown-key', `Unknown key "${key.name}" for "${name.name}": a GitHub release takes version, asset, bin and checksums; this is ignored`, key.node);
+      }
+    }
+    if (!version) {
+      this.report('error', 'bad-spec', `"${name.name}" needs a version: { version = "1.2.3", ... }`, table);
+      return;
+    }
+    this.tools.push({
+      name: name.name,
+      spec: version.value,
+      nameRange: this.rangeOf(name.node),
+      specRange: this.rangeOf(version),
+      entryRange: this.rangeOf(keyValue),
+      options,
+    });
+    const problem = toolSpecProblem(name.name, version.value);
+    if (problem) this.report('error', 'bad-spec', problem, version);
   }
 
   private knownTool(name: Segment): boolean {

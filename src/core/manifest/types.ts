@@ -1,3 +1,5 @@
+import type { ToolOptions } from '../providers/types';
+
 /** A place in a manifest as a person reads it: 1-based line and column, plus the 0-based offset. */
 export interface Position {
   line: number;
@@ -27,6 +29,8 @@ export interface ToolEntry {
   entryRange: SourceRange;
   /** The file that declares it, when not the manifest itself (a version file beside qm.toml). */
   file?: string;
+  /** qm.toml's inline-table form for a GitHub release: `{ version = "...", asset = "...", bin = "..." }`. */
+  options?: ToolOptions;
 }
 
 /** The ranges of one `key = value` inside an artifact. */

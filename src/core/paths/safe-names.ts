@@ -1,5 +1,6 @@
 import { posix, win32 } from 'node:path';
 import { QmError } from '../errors';
+import { toolPathSegment } from '../providers/catalog';
 
 /**
  * The one door for untrusted names (STYLE.md habit 13). A string from a manifest, qm.lock, a
@@ -134,7 +135,8 @@ export function requireSafeToolchain(
   toolchain: { tool: string; version?: string; platform?: string; sha256?: string },
   source: InputSource,
 ): void {
-  requireSafeName('tool name', toolchain.tool, source);
+  // `github:owner/repo` is checked as the one segment it is stored under (github+owner+repo).
+  requireSafeName('tool name', toolPathSegment(toolchain.tool), source);
   if (toolchain.version !== undefined) requireSafeName('version', toolchain.version, source, toolchain.tool);
   if (toolchain.platform !== undefined) requireSafeName('platform', toolchain.platform, source, toolchain.tool);
   if (toolchain.sha256 !== undefined) requireSha256(toolchain.sha256, source, toolchain.tool);

@@ -10,7 +10,7 @@ import { requireSafeToolchain, requireSha256 } from '../paths/safe-names';
 import { parseVersionSpec } from '../resolve/version-spec';
 
 export interface PlannedTool {
-  entry: Pick<ToolEntry, 'name' | 'spec'>;
+  entry: Pick<ToolEntry, 'name' | 'spec' | 'options'>;
   toolchain: ResolvedToolchain;
 }
 
@@ -42,7 +42,7 @@ export interface Plan {
 export interface PlanSource {
   file: string;
   dir: string;
-  tools: Array<Pick<ToolEntry, 'name' | 'spec'>>;
+  tools: Array<Pick<ToolEntry, 'name' | 'spec' | 'options'>>;
   artifacts: ArtifactEntry[];
 }
 
@@ -72,11 +72,12 @@ export async function resolvePlan(manifest: PlanSource, options: PlanOptions): P
     wanted.map(async (entry): Promise<PlannedTool> => {
       const provider = providerFor(options.providers, entry.name);
       const locked = options.locked?.tools.find((t) => t.name === entry.name && t.platform === platform);
+      const request = options.signal ? { signal: options.signal } : {};
       const toolchain = locked
-        ? await lockedToolchain(provider, options.platform, locked, options.signal ? { signal: options.signal } : {})
-        : await provider.resolve(parseVersionSpec(entry.spec), options.platform, options.signal ? { signal: options.signal } : {});
+        ? await lockedToolchain(provider, options.platform, locked, request, entry.options)
+        : await provider.resolve(parseVersionSpec(entry.spec), options.platform, request, entry.options);
       requireSafeToolchain(toolchain, { description: locked ? 'qm.lock' : `the ${entry.name} index` });
-      return { entry: { name: entry.name, spec: entry.spec }, toolchain };
+      return { entry: { name: entry.name, spec: entry.spec, ...(entry.options ? { options: entry.options } : {}) }, toolchain };
     }),
   );
   const artifacts = options.only ? [] : manifest.artifacts.map((entry): PlannedArtifact => {

@@ -31,24 +31,36 @@ export async function refreshLockfile(manifestFile: string, core: LockingCore, p
  * keeping other platforms' entries whose spec is unchanged. Under the lock's file lock, with
  * manifest and lock re-read there, so two runs for different platforms keep each other's work.
  */
+/** A digest qm.lock pins because nothing upstream publishes one: the first download's (trust on first use). */
+export interface TrustedOnFirstUse {
+  tool: string;
+  version: string;
+  platform: string;
+  sha256: string;
+}
+
 export async function lockManifest(
   manifestFile: string,
   core: LockingCore,
   platforms: readonly Platform[],
   signal?: AbortSignal,
-): Promise<{ file: string; lock: Lockfile }> {
+): Promise<{ file: string; lock: Lockfile; trustedOnFirstUse: TrustedOnFirstUse[] }> {
   const lockFile = lockPathFor({ dir: path.dirname(manifestFile) });
   return withProjectFileLock(core.locks, lockFile, `write ${lockFile}`, async () => {
     const manifest = await loadManifest(manifestFile);
     const error = manifestError(manifest);
     if (error) throw error;
     let lock = await readLockfile(lockFile);
+    const trustedOnFirstUse: TrustedOnFirstUse[] = [];
     for (const platform of platforms) {
       const plan = await resolvePlan(manifest, { providers: core.providers, platform, ...(signal ? { signal } : {}) });
       lock = lockfileFor(plan, lock);
+      for (const { toolchain } of plan.tools) {
+        if (toolchain.trustedOnFirstUse) trustedOnFirstUse.push({ tool: toolchain.tool, version: toolchain.version, platform: plan.platform, sha256: toolchain.sha256 });
+      }
     }
     lock ??= { tools: [], artifacts: [] };
     await writeLockfile(lockFile, lock);
-    return { file: lockFile, lock };
+    return { file: lockFile, lock, trustedOnFirstUse };
   }, signal);
 }

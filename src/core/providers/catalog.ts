@@ -162,6 +162,15 @@ export function canonicalTool(name: string): string | undefined {
   return TOOLS.find((tool) => tool.name === lower || tool.aliases.includes(lower))?.name;
 }
 
+/**
+ * A tool's name as one path segment (toolchains/<segment>/, lock names): `github:owner/repo`
+ * becomes `github+owner+repo` ('+' is in no GitHub owner or repository name, and passes
+ * paths/safe-names.ts); others are as is, and go through that door unchanged.
+ */
+export function toolPathSegment(tool: string): string {
+  return isGithubTool(tool) ? `github+${tool.slice('github:'.length).replace('/', '+')}` : tool;
+}
+
 /** How people write a tool's name: "Node.js", "Python", or `owner/repo` for a GitHub release. */
 export function toolTitle(name: string): string {
   return toolInfo(name)?.title ?? (isGithubTool(name) ? name.slice('github:'.length) : name);

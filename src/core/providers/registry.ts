@@ -4,7 +4,9 @@ import type { MirrorRule } from '../fetch/types';
 import type { Platform } from '../platform';
 import type { SignatureVerifier } from '../signatures/verifier';
 import { BunProvider } from './bun';
-import { GITHUB_MIRROR, MIRROR_KEYS, TOOLS, TOOL_NAMES, isBuiltInTool, isKnownTool, type ToolInfo } from './catalog';
+import { GITHUB_MIRROR, MIRROR_KEYS, TOOLS, TOOL_NAMES, isBuiltInTool, isGithubTool, isKnownTool, type ToolInfo } from './catalog';
+import type { FirstDownloads } from './first-download';
+import { GitHubBackend } from './github';
 import { DenoProvider } from './deno';
 import { GoProvider, GO_DL } from './go';
 import type { IndexCache } from './index-cache';
@@ -12,7 +14,7 @@ import { JavaProvider } from './java';
 import { NodeProvider, NODE_DIST } from './node';
 import { PythonProvider } from './python';
 import { RustProvider } from './rust';
-import type { ResolvedToolchain, ToolName, ToolProvider } from './types';
+import type { ResolvedToolchain, ToolName, ToolOptions, ToolProvider } from './types';
 import { ZigProvider, ZIG_DOWNLOAD } from './zig';
 
 export { TOOL_NAMES } from './catalog';
@@ -24,12 +26,17 @@ export function isToolName(name: string): name is ToolName {
 /** Whether `name` can be installed: a catalog tool or `github:owner/repo`. */
 export { isKnownTool };
 
-export type ProviderSet = Readonly<Record<ToolName, ToolProvider>>;
+export type ProviderSet = Readonly<Record<ToolName, ToolProvider>> & {
+  /** `github:owner/repo` tools, one provider per repository, made on first use. */
+  readonly github?: GitHubBackend;
+};
 
 export interface ProviderOptions {
   nodeArchive?: 'tar.gz' | 'tar.xz';
   /** Checks Node's and Bun's SHASUMS256.txt.asc and Zig's .minisig; none: nothing is checked. */
   signatures?: SignatureVerifier;
+  /** Trust on first use for GitHub releases that publish no checksum; none: such a release is ENOVERSION. */
+  firstDownloads?: FirstDownloads;
 }
 
 /** One provider per catalog tool. Providers always speak upstream URLs; mirrors are prefix rewrites in the downloader. */
@@ -44,12 +51,14 @@ export function createProviders(indexes: IndexCache, options: ProviderOptions = 
     rust: new RustProvider(indexes),
     deno: new DenoProvider(indexes),
     bun: new BunProvider(indexes, signatures),
+    github: new GitHubBackend(indexes, options.firstDownloads),
   };
 }
 
 export function providerFor(providers: ProviderSet, tool: string): ToolProvider {
+  if (isGithubTool(tool) && providers.github) return providers.github.forTool(tool);
   if (!isBuiltInTool(tool)) {
-    throw new QmError('ENOTOOL', `Unknown tool "${tool}": Quartermaster knows ${TOOL_NAMES.join(', ')} (pin anything else as an [artifacts] entry)`, { found: tool });
+    throw new QmError('ENOTOOL', `Unknown tool "${tool}": Quartermaster knows ${TOOL_NAMES.join(', ')} and github:<owner>/<repo> (pin anything else as an [artifacts] entry)`, { found: tool });
   }
   return providers[tool];
 }
@@ -90,8 +99,9 @@ export async function lockedToolchain(
   platform: Platform,
   locked: { version: string; url: string; sha256: string; size?: number },
   request: { signal?: AbortSignal } = {},
+  options?: ToolOptions,
 ): Promise<ResolvedToolchain> {
-  return provider.lockedToolchain ? provider.lockedToolchain(platform, locked, request) : toolchainFromLock(provider, platform, locked);
+  return provider.lockedToolchain ? provider.lockedToolchain(platform, locked, request) : toolchainFromLock(provider, platform, locked, options);
 }
 
 /** A toolchain exactly as a lockfile recorded it: no index is consulted. */
@@ -99,12 +109,13 @@ export function toolchainFromLock(
   provider: ToolProvider,
   platform: Platform,
   locked: { version: string; url: string; sha256: string; size?: number },
+  options?: ToolOptions,
 ): ResolvedToolchain {
   const archive = archiveKindOf(locked.url);
   if (!archive) throw new QmError('EMANIFEST', `qm.lock: ${provider.tool} ${locked.version} has a URL with no known archive type: ${locked.url}`);
   const signature = provider.signatureFor?.(locked.url);
   return {
-    ...provider.layout(platform),
+    ...provider.layout(platform, options),
     tool: provider.tool,
     version: locked.version,
     upstreamVersion: locked.version,

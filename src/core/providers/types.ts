@@ -17,6 +17,17 @@ export interface ArtifactSignature {
   tool: string;
 }
 
+/**
+ * Per-tool settings a manifest may give beside the version (qm.toml's inline-table form), for
+ * the generic GitHub backend: `asset` (one name, or one per platform id, with {version} and
+ * {tag}), `bin` (the program's name), `checksums` (the checksums asset's name).
+ */
+export interface ToolOptions {
+  asset?: string | Record<string, string>;
+  bin?: string;
+  checksums?: string;
+}
+
 /** One release as a provider's index lists it. */
 export interface ToolRelease {
   tool: string;
@@ -72,6 +83,10 @@ export interface ResolvedToolchain {
   env?: Record<string, string>;
   /** Checked after the download and before the tree is published; absent where upstream signs nothing per file. */
   signature?: ArtifactSignature;
+  /** Archives that may or may not have one top directory (any GitHub release): a lone top directory is lifted. */
+  hoistSingleDirectory?: boolean;
+  /** No checksum is published: `sha256` is the digest of the first download, recorded then (trust on first use). */
+  trustedOnFirstUse?: boolean;
   /**
    * A toolchain of several archives merged into one tree; then `url` and `sha256` name the
    * document that pins them all (Rust's channel manifest), which is what qm.lock records.
@@ -87,6 +102,7 @@ export interface ToolLayout {
   binDirs: string[];
   executables: string[];
   env?: Record<string, string>;
+  hoistSingleDirectory?: boolean;
 }
 
 export interface ProviderRequest {
@@ -99,7 +115,7 @@ export interface ToolProvider {
   readonly tool: string;
   /** The base URL the index and downloads come from (after QM_MIRROR_* and settings). */
   readonly baseUrl: string;
-  layout(platform: Platform): ToolLayout;
+  layout(platform: Platform, options?: ToolOptions): ToolLayout;
   /** Every release, newest first. */
   releases(request?: ProviderRequest): Promise<ToolRelease[]>;
   /** The signature to check for a download recorded in qm.lock, where upstream signs each file. */
@@ -107,5 +123,5 @@ export interface ToolProvider {
   /** For tools whose qm.lock entry pins a document rather than an archive (Rust): rebuilds the toolchain from it. */
   lockedToolchain?(platform: Platform, locked: { version: string; url: string; sha256: string; size?: number }, request?: ProviderRequest): Promise<ResolvedToolchain>;
   /** The newest release matching `spec`, with its download for `platform`; ENOVERSION if none. */
-  resolve(spec: VersionSpec, platform: Platform, request?: ProviderRequest): Promise<ResolvedToolchain>;
+  resolve(spec: VersionSpec, platform: Platform, request?: ProviderRequest, options?: ToolOptions): Promise<ResolvedToolchain>;
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { assertComponent } from '../paths/safe-names';
+import { toolPathSegment } from '../providers/catalog';
 
 /**
  * The names of Quartermaster's cross-process locks: the one place a key is spelled, so an
@@ -14,10 +15,16 @@ export function blobLockKey(sha256: string): string {
 
 /** Guards installing, and removing, one toolchain for one platform. Its names must have passed the door (paths/safe-names.ts). */
 export function toolchainLockKey(toolchain: { tool: string; version: string; platform: string }): string {
-  assertComponent('tool name', toolchain.tool);
+  const tool = toolPathSegment(toolchain.tool);
+  assertComponent('tool name', tool);
   assertComponent('version', toolchain.version);
   assertComponent('platform', toolchain.platform);
-  return `toolchain-${toolchain.tool}-${toolchain.version}-${toolchain.platform}`;
+  return `toolchain-${tool}-${toolchain.version}-${toolchain.platform}`;
+}
+
+/** Guards the first download of a URL that publishes no checksum (trust on first use): one GET, one recorded digest. */
+export function firstDownloadLockKey(url: string): string {
+  return `first-download-${createHash('sha256').update(url).digest('hex').slice(0, 32)}`;
 }
 
 export function isToolchainLockKey(key: string): boolean {

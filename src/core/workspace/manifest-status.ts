@@ -56,8 +56,8 @@ export interface ManifestStatusOptions {
 export function declaredStatus(manifest: Manifest): ManifestStatus {
   const error = manifestError(manifest);
   const tools = manifest.tools.map((entry): ToolStatus => {
-    const request = { name: entry.name, spec: entry.spec };
-    return { ...request, installed: false, binPaths: [], locked: false, request, pending: true };
+    const request = { name: entry.name, spec: entry.spec, ...(entry.options ? { options: entry.options } : {}) };
+    return { name: entry.name, spec: entry.spec, installed: false, binPaths: [], locked: false, request, pending: true };
   });
   return { file: manifest.file, dir: manifest.dir, tools, ...(error ? { error: { code: error.code, message: error.message } } : {}) };
 }
@@ -87,7 +87,7 @@ async function toolStatus(
   source: StatusSource,
   options: ManifestStatusOptions,
 ): Promise<ToolStatus> {
-  const base = { name: entry.name, spec: entry.spec };
+  const base = { name: entry.name, spec: entry.spec, ...(entry.options ? { options: entry.options } : {}) };
   const pinned = lock?.tools.find((t) => t.name === entry.name && t.platform === options.platform);
   const request: ToolSpec = pinned
     ? { ...base, locked: { version: pinned.version, url: pinned.url, sha256: pinned.sha256, ...(pinned.size !== undefined ? { size: pinned.size } : {}) } }
