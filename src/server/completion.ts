@@ -1,6 +1,7 @@
 import { CompletionItemKind, InsertTextFormat, type CompletionItem, type CompletionList, type Range } from 'vscode-languageserver/node';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { KNOWN_TOOLS } from '../core/manifest/known-tools';
+import { toolInfo } from '../core/providers/catalog';
 import type { Manifest } from '../core/manifest/types';
 import { parseVersionSpec, selectVersion } from '../core/resolve/version-spec';
 import type { InstalledTool, RemoteVersion } from '../shared/protocol';
@@ -99,14 +100,15 @@ export class CompletionProvider {
   }
 }
 
-/** `latest`, and for Node `lts` and `lts/<codename>`, each saying what it picks now. */
+/** `latest` (and rustup's `stable`), for Node and Java `lts`, for Node `lts/<codename>`: each saying what it picks now. */
 function keywordItems(tool: string, versions: RemoteVersion[] | undefined): CompletionItem[] {
   const keyword = (label: string, documentation: string): CompletionItem => {
     const pick = versions ? selectVersion(parseVersionSpec(label), versions)?.version : undefined;
     return { label, kind: CompletionItemKind.Keyword, detail: documentation, ...(pick ? { labelDetails: { description: `→ ${pick}` } } : {}) };
   };
-  const items = [keyword('latest', 'The newest stable release')];
-  if (tool !== 'node') return items;
+  const info = toolInfo(tool);
+  const items = [keyword('latest', 'The newest stable release'), ...(info?.latestWords ?? []).map((word) => keyword(word, 'The newest stable release'))];
+  if (info?.lts !== true) return items;
   items.push(keyword('lts', 'The newest long-term-support release'));
   for (const codename of ltsCodenames(versions ?? [])) items.push(keyword(`lts/${codename}`, `The newest release of the ${codename} LTS line`));
   return items;

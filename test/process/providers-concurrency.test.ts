@@ -8,6 +8,7 @@ import { HomeLayout } from '../../src/core/home';
 import { publishAllDists } from '../fixtures/all-dists';
 import { publishBunDist } from '../fixtures/bun-dist';
 import { publishDenoDist } from '../fixtures/deno-dist';
+import { publishGitHubTools } from '../fixtures/github-tools';
 import { publishJavaDist } from '../fixtures/java-dist';
 import { MirrorServer } from '../fixtures/mirror-server';
 import { publishPythonDist } from '../fixtures/python-dist';
@@ -45,6 +46,7 @@ describe('8 processes installing one toolchain of each new provider', () => {
     server = await MirrorServer.start();
     env = await publishAllDists(server);
     // The archives these tests install, rebuilt with a payload so that downloads overlap.
+    const github = await publishGitHubTools(server);
     const [python, java, rust, deno, bun] = await Promise.all([
       publishPythonDist(server, undefined, { payloadBytes: PAYLOAD }),
       publishJavaDist(server, undefined, { payloadBytes: PAYLOAD }),
@@ -59,6 +61,8 @@ describe('8 processes installing one toolchain of each new provider', () => {
       'rust-1.82': rust.filter((a) => a.version === '1.82.0' && a.target === 'x86_64-unknown-linux-gnu').map((a) => a.path),
       deno: deno.filter((a) => a.tag === 'v2.1.4' && a.name === 'deno-x86_64-unknown-linux-gnu.zip').map((a) => a.path),
       bun: bun.filter((a) => a.tag === 'bun-v1.1.38' && a.name === 'bun-linux-x64.zip').map((a) => a.path),
+      ripgrep: github.filter((a) => a.name === 'ripgrep-14.1.1-x86_64-unknown-linux-musl.tar.gz').map((a) => a.path),
+      plain: github.filter((a) => a.name === 'plain-linux-amd64.tar.gz').map((a) => a.path),
     };
     for (const [tool, paths] of Object.entries(files)) assert.ok(paths.length > 0, `fixture files for ${tool}`);
   });
@@ -78,6 +82,9 @@ describe('8 processes installing one toolchain of each new provider', () => {
     { tool: 'rust', spec: '1.83', files: () => files.rust!, dir: 'rust/1.83.0-x86_64-unknown-linux-gnu', program: 'bin/cargo', args: ['--version'], prints: /cargo 1\.83\.0/ },
     { tool: 'deno', spec: '2', files: () => files.deno!, dir: 'deno/2.1.4-x86_64-unknown-linux-gnu', program: 'deno', args: ['--version'], prints: /deno 2\.1\.4/ },
     { tool: 'bun', spec: '1.1', files: () => files.bun!, dir: 'bun/1.1.38-bun-linux-x64', program: 'bun', args: ['--version'], prints: /1\.1\.38/ },
+    { tool: 'github:BurntSushi/ripgrep', spec: '14', files: () => files.ripgrep!, dir: 'github@BurntSushi@ripgrep/14.1.1-linux-x64', program: 'rg', args: [], prints: /ripgrep 14\.1\.1/ },
+    // No checksum published: the first download's digest is recorded once, by one process, and that download is the one installed.
+    { tool: 'github:example/plain', spec: '1', files: () => files.plain!, dir: 'github@example@plain/1.0.0-linux-x64', program: 'plain', args: [], prints: /plain 1\.0\.0/ },
   ];
 
   async function assertClean(): Promise<void> {
