@@ -6,7 +6,13 @@ import { CoordinatorHost } from '../../src/core/coordinator/host';
 import { parsePlatform } from '../../src/core/platform';
 import { createCore, type CoreServices } from '../../src/core/services';
 import { DEFAULT_GO_RELEASES, publishGoDist, type GoArtifact } from '../fixtures/go-dist';
+import { mirrorEnv } from '../fixtures/all-dists';
+import { publishBunDist } from '../fixtures/bun-dist';
+import { publishDenoDist } from '../fixtures/deno-dist';
+import { publishJavaDist } from '../fixtures/java-dist';
 import { MirrorServer } from '../fixtures/mirror-server';
+import { publishPythonDist } from '../fixtures/python-dist';
+import { publishRustDist } from '../fixtures/rust-dist';
 import { DEFAULT_RELEASES, publishNodeDist, type FixtureRelease, type PublishedArtifact } from '../fixtures/node-dist';
 import { DEFAULT_ZIG_RELEASES, publishZigDist, type ZigArtifact } from '../fixtures/zig-dist';
 import { FULL_CAPABILITIES, LspTestClient, type LspClientOptions } from './lsp-client';
@@ -47,6 +53,12 @@ export class LspWorld {
       publishNodeDist(mirror, options.nodeReleases ?? DEFAULT_RELEASES, { platforms: ['linux-x64'], payloadBytes: options.nodePayloadBytes ?? 0 }),
       publishGoDist(mirror, DEFAULT_GO_RELEASES, { platforms: ['linux-amd64'] }),
       publishZigDist(mirror, DEFAULT_ZIG_RELEASES, { platforms: ['x86_64-linux'] }),
+      // Python, Java, Rust, Deno and Bun in their own layouts (published after these, so node's stay as above).
+      publishPythonDist(mirror),
+      publishJavaDist(mirror),
+      publishRustDist(mirror),
+      publishDenoDist(mirror),
+      publishBunDist(mirror),
     ]);
     const { home: root, dispose } = await tempHome('qm-lsp-');
     const env = LspWorld.envFor(mirror, root);
@@ -60,9 +72,7 @@ export class LspWorld {
   private static envFor(mirror: MirrorServer, root: string): NodeJS.ProcessEnv {
     return {
       QM_HOME: path.join(root, 'qm'),
-      QM_MIRROR_NODE: `${mirror.url}/dist`,
-      QM_MIRROR_GO: `${mirror.url}/dl`,
-      QM_MIRROR_ZIG: `${mirror.url}/download`,
+      ...mirrorEnv(mirror),
       QM_PLATFORM: PLATFORM,
     };
   }

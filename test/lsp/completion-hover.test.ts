@@ -69,7 +69,7 @@ describe('language server completion and hover', { timeout }, () => {
     const uri = world.uri(await world.project(), 'qm.toml');
     await client.open(uri, '[tools]\nnode = "22"\nz\n');
     const list = await client.completion(uri, { line: 2, character: 1 });
-    assert.deepEqual(labels(list), ['go', 'zig']);
+    assert.deepEqual(labels(list), ['go', 'zig', 'python', 'java', 'rust', 'deno', 'bun']);
     const zig = list.items[1]!;
     assert.deepEqual(edit(list, zig), { range: { start: { line: 2, character: 0 }, end: { line: 2, character: 1 } }, newText: 'zig = "$1"' });
     assert.equal(zig.insertTextFormat, 2, 'a snippet that leaves the cursor between the quotes');
@@ -109,7 +109,7 @@ describe('language server completion and hover', { timeout }, () => {
     assert.deepEqual(edit(dotted, dotted.items.find((item) => item.label === '22.12.0')!), { range: { start: { line: 1, character: 14 }, end: { line: 1, character: 15 } }, newText: '22.12.0' });
     assert.deepEqual(labels(await client.completion(uri, { line: 4, character: 9 })), [], '[other] is not [tools]');
     await client.edit(uri, [{ range: { start: { line: 2, character: 0 }, end: { line: 2, character: 0 } }, text: 'tools.' }]);
-    assert.deepEqual(labels(await client.completion(uri, { line: 2, character: 6 })), ['go', 'zig']);
+    assert.deepEqual(labels(await client.completion(uri, { line: 2, character: 6 })), ['go', 'zig', 'python', 'java', 'rust', 'deno', 'bun']);
   });
 
   it('a tool whose versions have not arrived gets keywords now and a complete list after the refresh', async () => {
@@ -140,7 +140,7 @@ describe('language server completion and hover', { timeout }, () => {
     assert.deepEqual(list.items[6]!.textEdit, { range: { start: { line: 1, character: 8 }, end: { line: 1, character: 10 } }, newText: '22.12.0' });
     await plain.client.edit(uri, [{ range: { start: { line: 2, character: 0 }, end: { line: 2, character: 0 } }, text: '\n' }]);
     const names = await plain.client.completion(uri, { line: 2, character: 0 });
-    assert.deepEqual(names.items.map((item) => item.textEdit?.newText), ['go', 'zig'], 'no snippets for a client without them');
+    assert.deepEqual(names.items.map((item) => item.textEdit?.newText), ['go', 'zig', 'python', 'java', 'rust', 'deno', 'bun'], 'no snippets for a client without them');
     assert.equal(await plain.client.shutdown(), 0);
   });
 
