@@ -44,8 +44,12 @@ Options:
 
 Environment:
   QM_HOME          The shared cache (default: $XDG_CACHE_HOME/quartermaster)
-  QM_MIRROR_NODE, QM_MIRROR_GO, QM_MIRROR_ZIG
-                   Base URLs replacing nodejs.org/dist, go.dev/dl, ziglang.org/download
+  QM_MIRROR_NODE, QM_MIRROR_GO, QM_MIRROR_ZIG, QM_MIRROR_PYTHON, QM_MIRROR_JAVA,
+  QM_MIRROR_RUST, QM_MIRROR_DENO, QM_MIRROR_BUN, QM_MIRROR_GITHUB
+                   Base URLs replacing each tool's upstream (docs/providers.md)
+  QM_SIGNATURES    if-published (default), require or off
+  QM_KEYS_NODE, QM_KEYS_BUN, QM_KEYS_ZIG
+                   Trusted keys replacing the built-in ones
   HTTPS_PROXY, HTTP_PROXY, NO_PROXY
                    Proxies, as usual
   QM_COORDINATOR   Set by the VS Code extension in its terminals
