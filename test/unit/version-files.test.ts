@@ -100,6 +100,8 @@ describe('version files beside a manifest', () => {
     assert.equal(error?.code, 'EMANIFEST');
     assert.equal(error?.message, `${path.join(dir, '.python-version')}:3:1: .python-version: "system" means a python Quartermaster does not manage; write a version`);
     assert.equal(error?.details.path, path.join(dir, '.python-version'));
+    await fs.rm(path.join(dir, '.python-version'));
+    assert.equal(manifestError(await loadManifest(path.join(dir, 'qm.toml'))), undefined, "package.json's node is qm.toml's to declare: its mistake does not stop a run");
   });
 
   it('a directory with only version files is a project; package.json and go.mod only when they declare a tool', async () => {
