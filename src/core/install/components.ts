@@ -18,25 +18,35 @@ export async function unpackComponents(
   options: { signal: AbortSignal; onProgress?: (progress: DownloadProgress) => void },
 ): Promise<number> {
   const parts = path.join(staging, '.components');
-  const sizes = await Promise.all(
+  // The first failure stops the others, and every one has settled before this returns: nothing
+  // may still be writing into `staging` when the caller removes it.
+  const stop = new AbortController();
+  const signal = AbortSignal.any([options.signal, stop.signal]);
+  const settled = await Promise.allSettled(
     components.map(async (component) => {
       const blob = await manager.fetchBlob({
         url: component.url,
         sha256: component.sha256,
         ...(component.size !== undefined ? { size: component.size } : {}),
-        signal: options.signal,
+        signal,
         ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       });
       const into = path.join(parts, component.name);
       try {
-        await extractArchiveFile(blob.path, component.archive, into, { stripComponents: component.stripComponents, signal: options.signal });
+        await extractArchiveFile(blob.path, component.archive, into, { stripComponents: component.stripComponents, signal });
       } catch (error) {
         if (isQmError(error, 'EARCHIVE')) await fs.rm(blob.path, { force: true });
         throw error;
       }
       return blob.size;
-    }),
+    }).map((work) => work.catch((error: unknown) => {
+      stop.abort(error);
+      throw error;
+    })),
   );
+  const failed = settled.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+  if (failed) throw failed.reason;
+  const sizes = settled.map((result) => (result as PromiseFulfilledResult<number>).value);
   for (const component of components) {
     const from = path.join(parts, component.name);
     const manifest = path.join(from, 'manifest.in');
