@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
@@ -7,7 +8,9 @@ import { isQmError, type QmError, type QmErrorCode } from '../../src/core/errors
 import { parsePlatform } from '../../src/core/platform';
 import type { ToolName } from '../../src/core/providers/types';
 import { parseVersionSpec } from '../../src/core/resolve/version-spec';
+import { collectGarbage } from '../../src/core/maintenance/gc';
 import { createCore, type CoreServices } from '../../src/core/services';
+import { recordManifestUse } from '../../src/core/state/usage';
 import { publishAllDists } from '../fixtures/all-dists';
 import { GITHUB_PREFIX } from '../fixtures/github-release';
 import { ADOPTIUM_PREFIX } from '../fixtures/java-dist';
@@ -242,6 +245,23 @@ describe('Python, Java, Rust, Deno and Bun from their upstream layouts', () => {
       }
     });
   }
+
+  it('qm gc keeps the blobs of every component of a Rust toolchain a manifest uses, and removes them with it', async () => {
+    const project = path.join(home, 'project');
+    await fs.mkdir(project);
+    await fs.writeFile(path.join(project, 'qm.toml'), '[tools]\nrust = "1.83"\n');
+    await recordManifestUse(core.layout, path.join(project, 'qm.toml'));
+    const installed = await core.installer.install(await core.providers.rust.resolve(parseVersionSpec('1.83'), LINUX));
+    const digests = installed.receipt.components!.map((c) => c.sha256);
+    assert.equal(digests.length, 5);
+    const kept = await collectGarbage(core, { blobGraceMs: 0 });
+    assert.equal(kept.keptToolchains, 1);
+    for (const sha256 of digests) assert.ok(await core.manager.store.find(sha256), `component blob ${sha256.slice(0, 12)} kept`);
+    await fs.writeFile(path.join(project, 'qm.toml'), '[tools]\n');
+    await collectGarbage(core, { blobGraceMs: 0 });
+    assert.equal(await core.installer.find(installed), undefined);
+    for (const sha256 of digests) assert.equal(await core.manager.store.find(sha256), undefined);
+  });
 
   it('each platform gets its own build: macOS Java is unpacked under Contents/Home, with JAVA_HOME there', async () => {
     const mac = parsePlatform('darwin-arm64');

@@ -16,6 +16,8 @@ export interface Receipt {
   executables: string[];
   /** Variables relative to the tree (Java's JAVA_HOME), set wherever the toolchain is used. */
   env?: Record<string, string>;
+  /** A toolchain of several archives (Rust): each one's digest, so gc keeps their blobs with the tree. */
+  components?: Array<{ name: string; sha256: string }>;
   installedAt: string;
 }
 
@@ -46,6 +48,7 @@ export function receiptFor(toolchain: ResolvedToolchain, size: number): Receipt 
     binDirs: toolchain.binDirs,
     executables: toolchain.executables,
     ...(toolchain.env ? { env: toolchain.env } : {}),
+    ...(toolchain.components ? { components: toolchain.components.map(({ name, sha256 }) => ({ name, sha256 })) } : {}),
     installedAt: new Date().toISOString(),
   };
 }
