@@ -123,3 +123,43 @@ describe('8 processes installing one toolchain of each new provider', () => {
     await assertClean();
   });
 });
+
+describe('qm.lock with every new tool, for several platforms', () => {
+  let server: MirrorServer;
+  let env: Record<string, string>;
+  let home: string;
+  let dispose: () => Promise<void>;
+
+  before(async () => {
+    server = await MirrorServer.start();
+    env = await publishAllDists(server);
+  });
+  after(() => server.close());
+  beforeEach(async () => ({ home, dispose } = await tempHome()));
+  afterEach(() => dispose());
+
+  it('qm lock writes an entry per tool and platform; install --locked on a fresh QM_HOME reads no index but Rust\'s pinned manifest', async () => {
+    const project = path.join(home, 'project');
+    await fs.mkdir(project);
+    await fs.writeFile(path.join(project, 'qm.toml'), '[tools]\npython = "3.12"\njava = "lts"\nrust = "stable"\ndeno = "2"\nbun = "1.1"\n');
+    const qmEnv = (qmHome: string): NodeJS.ProcessEnv => ({ ...env, QM_HOME: path.join(home, qmHome), QM_PLATFORM: 'linux-x64', QM_COORDINATOR: 'off' });
+    const locked = await runQm(['lock', '--platform', 'linux-x64', '--platform', 'darwin-arm64'], { cwd: project, env: qmEnv('first') });
+    assert.equal(locked.code, 0, locked.stderr);
+    const lock = await fs.readFile(path.join(project, 'qm.lock'), 'utf8');
+    for (const tool of ['python', 'java', 'rust', 'deno', 'bun']) {
+      for (const platform of ['linux-x64', 'darwin-arm64']) {
+        assert.match(lock, new RegExp(`name = "${tool}"\\nspec = "[^"]+"\\nplatform = "${platform}"`), `${tool} ${platform}`);
+      }
+    }
+    assert.match(lock, /name = "rust"\nspec = "stable"\nplatform = "linux-x64"\nversion = "1\.83\.0"\nurl = "https:\/\/static\.rust-lang\.org\/dist\/channel-rust-stable\.toml"\nsha256 = "[0-9a-f]{64}"/);
+    server.resetStats();
+    const installed = await runQm(['install', '--locked'], { cwd: project, env: qmEnv('second') });
+    assert.equal(installed.code, 0, installed.stderr);
+    for (const index of ['/github/raw/astral-sh/python-build-standalone/latest-release/latest-release.json', '/adoptium/v3/info/available_releases', '/github/api/v3/repos/denoland/deno/releases', '/github/api/v3/repos/oven-sh/bun/releases']) {
+      assert.equal(server.stats(index).requests, 0, `${index} not read`);
+    }
+    assert.equal(server.stats('/rust/dist/channel-rust-stable.toml').gets, 1, "Rust's pinned manifest is read, and its digest checked");
+    const exec = await runQm(['exec', '--', 'cargo', '--version'], { cwd: project, env: qmEnv('second') });
+    assert.match(exec.stdout, /cargo 1\.83\.0/);
+  });
+});
