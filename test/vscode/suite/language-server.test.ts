@@ -169,7 +169,7 @@ suite('Language server in VS Code', () => {
     assert.equal(key.source, 'quartermaster');
     const spec = diagnostics.find((d) => codeOf(d) === 'bad-spec')!;
     assert.equal(spec.severity, vscode.DiagnosticSeverity.Error);
-    assert.match(spec.message, /only Node\.js has LTS releases/);
+    assert.match(spec.message, /only Node\.js and Java have LTS releases/);
     await assertDiskUnchanged();
   });
 
