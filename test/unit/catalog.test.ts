@@ -24,6 +24,11 @@ describe('the tool catalog is the one list of tools', () => {
     };
     assert.deepEqual(Object.keys(pkg.contributes.configuration.properties['quartermaster.mirrors']!.properties!).sort(), [...MIRROR_KEYS].sort());
     assert.deepEqual([...TOOL_NAMES], ['node', 'go', 'zig', 'python', 'java', 'rust', 'deno', 'bun']);
+    // The grammar marks the known tool keys; it is JSON, so a test keeps it equal to the catalog.
+    const grammar = JSON.parse(fs.readFileSync(path.join(ROOT, 'syntaxes', 'qm-toml.tmLanguage.json'), 'utf8')) as { repository: Record<string, { match?: string }> };
+    const named = /\((node\|[^"]*?)\|"github:/.exec(grammar.repository['tool-key']!.match!)?.[1]?.split('|');
+    assert.deepEqual(named, [...TOOL_NAMES]);
+    assert.ok(new RegExp(grammar.repository['tool-key']!.match!).test('"github:cli/cli" = "2.63"'));
   });
 
   it('a tool\'s own mirror beats GitHub\'s; GitHub\'s API and raw files map as on GitHub Enterprise', () => {
