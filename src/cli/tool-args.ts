@@ -1,6 +1,6 @@
 import { QmError } from '../core/errors';
 import type { ToolEntry } from '../core/manifest/types';
-import { isKnownTool, TOOL_NAMES } from '../core/providers/catalog';
+import { isKnownTool, TOOL_NAMES } from '../core/tools/catalog';
 import { parseVersionSpec } from '../core/resolve/version-spec';
 
 export type ToolRequest = Pick<ToolEntry, 'name' | 'spec'>;

@@ -1,7 +1,6 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { assertComponent } from './paths/safe-names';
-import { toolPathSegment } from './providers/catalog';
+import { assertComponent, toolPathSegment } from './paths/safe-names';
 
 /**
  * The one directory every Quartermaster process shares: `QM_HOME` if set, else the platform's

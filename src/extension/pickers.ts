@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import type { CoordinatorApi } from '../core/coordinator/service';
-import { TOOL_NAMES } from '../core/providers/catalog';
+import { TOOL_NAMES } from '../core/tools/catalog';
 import type { RemoteVersion } from '../shared/protocol';
 import { releaseMarks, TOOL_TITLES } from '../shared/wording';
 

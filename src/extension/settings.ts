@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { defaultHome } from '../core/home';
-import { MIRROR_KEYS } from '../core/providers/catalog';
+import { MIRROR_KEYS } from '../core/tools/catalog';
 import type { CoreOptions } from '../core/services';
 
 export type AutoInstall = 'always' | 'prompt' | 'never';

@@ -1,7 +1,7 @@
 import { CompletionItemKind, InsertTextFormat, type CompletionItem, type CompletionList, type Range } from 'vscode-languageserver/node';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { KNOWN_TOOLS } from '../core/manifest/known-tools';
-import { toolInfo } from '../core/providers/catalog';
+import { toolInfo } from '../core/tools/catalog';
 import type { Manifest } from '../core/manifest/types';
 import { parseVersionSpec, selectVersion } from '../core/resolve/version-spec';
 import type { InstalledTool, RemoteVersion } from '../shared/protocol';

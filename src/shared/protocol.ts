@@ -8,7 +8,7 @@
  * client's jobs are cancelled when its connection closes.
  */
 import { NotificationType, NotificationType0, RequestType, RequestType0 } from 'vscode-jsonrpc';
-import type { ToolOptions } from '../core/providers/types';
+import type { ToolOptions } from '../core/tools/options';
 
 /** Bumped on any incompatible change; a client refuses a coordinator with another. */
 export const PROTOCOL_VERSION = 1;

@@ -1,6 +1,6 @@
 import type { RemoteVersion } from './protocol';
 
-import { TOOLS } from '../core/providers/catalog';
+import { TOOLS } from '../core/tools/catalog';
 
 /** How people write the tools' names. */
 export const TOOL_TITLES: Readonly<Record<string, string>> = Object.freeze(Object.fromEntries(TOOLS.map((tool) => [tool.name, tool.title])));

@@ -82,9 +82,9 @@ describe('8 processes installing one toolchain of each new provider', () => {
     { tool: 'rust', spec: '1.83', files: () => files.rust!, dir: 'rust/1.83.0-x86_64-unknown-linux-gnu', program: 'bin/cargo', args: ['--version'], prints: /cargo 1\.83\.0/ },
     { tool: 'deno', spec: '2', files: () => files.deno!, dir: 'deno/2.1.4-x86_64-unknown-linux-gnu', program: 'deno', args: ['--version'], prints: /deno 2\.1\.4/ },
     { tool: 'bun', spec: '1.1', files: () => files.bun!, dir: 'bun/1.1.38-bun-linux-x64', program: 'bun', args: ['--version'], prints: /1\.1\.38/ },
-    { tool: 'github:BurntSushi/ripgrep', spec: '14', files: () => files.ripgrep!, dir: 'github@BurntSushi@ripgrep/14.1.1-linux-x64', program: 'rg', args: [], prints: /ripgrep 14\.1\.1/ },
+    { tool: 'github:BurntSushi/ripgrep', spec: '14', files: () => files.ripgrep!, dir: 'github+BurntSushi+ripgrep/14.1.1-linux-x64', program: 'rg', args: [], prints: /ripgrep 14\.1\.1/ },
     // No checksum published: the first download's digest is recorded once, by one process, and that download is the one installed.
-    { tool: 'github:example/plain', spec: '1', files: () => files.plain!, dir: 'github@example@plain/1.0.0-linux-x64', program: 'plain', args: [], prints: /plain 1\.0\.0/ },
+    { tool: 'github:example/plain', spec: '1', files: () => files.plain!, dir: 'github+example+plain/1.0.0-linux-x64', program: 'plain', args: [], prints: /plain 1\.0\.0/ },
   ];
 
   async function assertClean(): Promise<void> {

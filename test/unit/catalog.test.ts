@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { applyMirrors } from '../../src/core/fetch/url-policy';
-import { canonicalTool, isKnownTool, MIRROR_KEYS, TOOL_NAMES, TOOLS, toolPathSegment } from '../../src/core/providers/catalog';
+import { canonicalTool, isKnownTool, MIRROR_KEYS, TOOL_NAMES, TOOLS, toolPathSegment } from '../../src/core/tools/catalog';
 import { IndexCache } from '../../src/core/providers/index-cache';
 import { createProviders, mirrorRules, mirrorsFromEnv, providerFor } from '../../src/core/providers/registry';
 import { TOOL_TITLES } from '../../src/shared/wording';
@@ -47,7 +47,7 @@ describe('the tool catalog is the one list of tools', () => {
     assert.equal(canonicalTool('python'), 'python');
     for (const good of ['github:cli/cli', 'github:BurntSushi/ripgrep', 'github:a-b/c.d_e']) assert.ok(isKnownTool(good), good);
     for (const bad of ['github:../x', 'github:a/..', 'github:a/.', 'github:a/b/c', 'github:a', 'github:-a/b', 'github:a\\b/c', 'github:a/b c']) assert.ok(!isKnownTool(bad), bad);
-    assert.equal(toolPathSegment('github:cli/cli'), 'github@cli@cli');
+    assert.equal(toolPathSegment('github:cli/cli'), 'github+cli+cli');
     assert.equal(toolPathSegment('node'), 'node');
     assert.deepEqual(parseToolArg('github:cli/cli@2.63.0'), { name: 'github:cli/cli', spec: '2.63.0' });
     assert.throws(() => parseToolArg('github:../etc@1'), /Unknown tool "github:\.\.\/etc"/);

@@ -3,7 +3,7 @@ import { QmError } from '../errors';
 import type { Manifest } from '../manifest/types';
 import { parseTomlStrict, tomlValueOf } from '../manifest/toml-parser';
 import { checkProjectWrite, projectFileAt, readProjectText } from '../paths/project-files';
-import { requireSafeName, requireSha256, type InputSource } from '../paths/safe-names';
+import { requireSafeName, requireSafeToolName, requireSha256, type InputSource } from '../paths/safe-names';
 import type { ResolvedToolchain } from '../providers/types';
 import { writeFileAtomic } from '../store/atomic-write';
 
@@ -77,7 +77,7 @@ export function parseLockfile(text: string, file: string): Lockfile {
       throw bad(`[[tool]] entry ${index + 1} needs name, spec, platform, version, url and sha256`);
     }
     const at = (key: string): InputSource => ({ file, ...lineOf(lines.tool[index], key), hint: TAMPERED });
-    const name = requireSafeName('tool name', entry.name as string, at('name'));
+    const name = requireSafeToolName(entry.name as string, at('name'));
     const size = typeof entry.size === 'number' || typeof entry.size === 'bigint' ? Number(entry.size) : undefined;
     return {
       name,

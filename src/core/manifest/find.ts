@@ -60,7 +60,8 @@ async function firstDeclaring(dir: string, present: ReadonlyArray<ManifestKind |
   for (const name of present) {
     if (name === undefined) continue;
     if (name !== 'package.json' && name !== 'go.mod') return name;
-    const text = await readFile(join(dir, name), 'utf8').catch(() => '');
+    // Through the same door as any project file: a FIFO or device in its place is never read.
+    const text = (await readProjectText(join(dir, name)).catch(() => undefined)) ?? '';
     if (parseVersionFile(text, join(dir, name), name).tools.length > 0) return name;
   }
   return undefined;
@@ -75,7 +76,7 @@ async function withVersionFiles(manifest: Manifest): Promise<Manifest> {
   const read = await Promise.all(
     siblings.map(async (name) => {
       const file = join(manifest.dir, name);
-      const text = await readFile(file, 'utf8').catch(() => undefined);
+      const text = await readProjectText(file).catch(() => undefined);
       return text === undefined ? undefined : parseVersionFile(text.startsWith('\uFEFF') ? text.slice(1) : text, file, name);
     }),
   );

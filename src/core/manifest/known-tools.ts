@@ -1,4 +1,4 @@
-import { canonicalTool, isKnownTool, TOOL_NAMES, toolInfo } from '../providers/catalog';
+import { canonicalTool, isKnownTool, TOOL_NAMES, toolInfo } from '../tools/catalog';
 import { checkVersionSpec, parseVersionSpec } from '../resolve/version-spec';
 
 /** The tools Quartermaster can install (plus `github:owner/repo`); any other tool name is ignored with a warning. */

@@ -1,7 +1,7 @@
 import { dirname } from 'node:path';
 import { LineIndex } from './line-index';
 import { sortProblems } from './problems';
-import { canonicalTool } from '../providers/catalog';
+import { canonicalTool } from '../tools/catalog';
 import { exampleVersion, toolSpecProblem, unknownToolMessage } from './known-tools';
 import type { Manifest, ManifestProblem, ProblemCode, ProblemSeverity, ToolEntry } from './types';
 

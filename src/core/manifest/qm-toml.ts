@@ -1,7 +1,7 @@
 import { dirname } from 'node:path';
 import { normalizeProjectPath } from '../paths/safe-names';
-import { isGithubTool } from '../providers/catalog';
-import type { ToolOptions } from '../providers/types';
+import { isGithubTool } from '../tools/catalog';
+import type { ToolOptions } from '../tools/options';
 import { destProblem, sha256Problem, urlProblem } from './artifact-fields';
 import { exampleVersion, isKnownTool, toolSpecProblem, unknownToolMessage } from './known-tools';
 import { LineIndex } from './line-index';

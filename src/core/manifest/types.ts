@@ -1,4 +1,4 @@
-import type { ToolOptions } from '../providers/types';
+import type { ToolOptions } from '../tools/options';
 
 /** A place in a manifest as a person reads it: 1-based line and column, plus the 0-based offset. */
 export interface Position {

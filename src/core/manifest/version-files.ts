@@ -1,5 +1,5 @@
 import { dirname } from 'node:path';
-import { parseTomlValue } from './toml-parser';
+import { parseTomlStrict, tomlValueOf } from './toml-parser';
 import { LineIndex } from './line-index';
 import { sortProblems } from './problems';
 import { toolSpecProblem } from './known-tools';
@@ -136,7 +136,7 @@ function readSdkmanrc(reader: Reader): void {
 function readRustToolchainToml(reader: Reader): void {
   let data: unknown;
   try {
-    data = parseTomlValue(reader.text);
+    data = tomlValueOf(parseTomlStrict(reader.text));
   } catch (error) {
     const where = error as { index?: number; message?: string };
     reader.problem('error', `rust-toolchain.toml: TOML syntax error: ${where.message ?? 'not valid TOML'}`, where.index ?? 0, where.index ?? 0);

@@ -1,6 +1,5 @@
 import { posix, win32 } from 'node:path';
 import { QmError } from '../errors';
-import { toolPathSegment } from '../providers/catalog';
 
 /**
  * The one door for untrusted names (STYLE.md habit 13). A string from a manifest, qm.lock, a
@@ -119,6 +118,30 @@ export function requireSafeName(kind: Exclude<NameKind, 'sha256'>, value: string
   throw refuse(source, `${kind} ${JSON.stringify(value)}${whose} cannot be used as a name in a path: it ${problem}`, value);
 }
 
+/** `github:owner/repo`: owner as GitHub allows it, repository letters, digits, ".", "_", "-". */
+export const GITHUB_TOOL = /^github:([A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))\/([A-Za-z0-9._-]{1,100})$/;
+
+/** A well-formed `github:owner/repo` (never "." or ".." as the repository). */
+export function isGithubToolName(name: string): boolean {
+  const match = GITHUB_TOOL.exec(name);
+  return match !== null && match[2] !== '.' && match[2] !== '..';
+}
+
+/**
+ * A tool's name as one path segment (toolchains/<segment>/, lock names): `github:owner/repo`
+ * becomes `github+owner+repo` ('+' is in no GitHub owner or repository name); others are as is,
+ * and are checked as they are.
+ */
+export function toolPathSegment(tool: string): string {
+  return isGithubToolName(tool) ? `github+${tool.slice('github:'.length).replace('/', '+')}` : tool;
+}
+
+/** A tool's name, checked as the one path segment it is stored under (`github:owner/repo` as github+owner+repo). */
+export function requireSafeToolName(name: string, source: InputSource): string {
+  requireSafeName('tool name', toolPathSegment(name), source);
+  return name;
+}
+
 /** The digest in lower case when it is one; EUNSAFEPATH naming `source` otherwise. */
 export function requireSha256(value: string, source: InputSource, owner?: string): string {
   const problem = sha256Problem(value);
@@ -135,8 +158,7 @@ export function requireSafeToolchain(
   toolchain: { tool: string; version?: string; platform?: string; sha256?: string },
   source: InputSource,
 ): void {
-  // `github:owner/repo` is checked as the one segment it is stored under (github+owner+repo).
-  requireSafeName('tool name', toolPathSegment(toolchain.tool), source);
+  requireSafeToolName(toolchain.tool, source);
   if (toolchain.version !== undefined) requireSafeName('version', toolchain.version, source, toolchain.tool);
   if (toolchain.platform !== undefined) requireSafeName('platform', toolchain.platform, source, toolchain.tool);
   if (toolchain.sha256 !== undefined) requireSha256(toolchain.sha256, source, toolchain.tool);

@@ -3,7 +3,7 @@ import { archiveKindOf } from '../archive';
 import { QmError } from '../errors';
 import { platformId, type Platform } from '../platform';
 import { normalizeVersion, selectVersion, type VersionSpec } from '../resolve/version-spec';
-import { GITHUB_TOOL } from './catalog';
+import { GITHUB_TOOL } from '../tools/catalog';
 import type { FirstDownloads } from './first-download';
 import { checksumOf, fetchGitHubReleases, noVersion, parseChecksums, type GitHubAsset } from './github-releases';
 import type { IndexCache } from './index-cache';

@@ -4,7 +4,7 @@ import type { MirrorRule } from '../fetch/types';
 import type { Platform } from '../platform';
 import type { SignatureVerifier } from '../signatures/verifier';
 import { BunProvider } from './bun';
-import { GITHUB_MIRROR, MIRROR_KEYS, TOOLS, TOOL_NAMES, isBuiltInTool, isGithubTool, isKnownTool, type ToolInfo } from './catalog';
+import { GITHUB_MIRROR, MIRROR_KEYS, TOOLS, TOOL_NAMES, isBuiltInTool, isGithubTool, isKnownTool, type ToolInfo } from '../tools/catalog';
 import type { FirstDownloads } from './first-download';
 import { GitHubBackend } from './github';
 import { DenoProvider } from './deno';
@@ -17,7 +17,7 @@ import { RustProvider } from './rust';
 import type { ResolvedToolchain, ToolName, ToolOptions, ToolProvider } from './types';
 import { ZigProvider, ZIG_DOWNLOAD } from './zig';
 
-export { TOOL_NAMES } from './catalog';
+export { TOOL_NAMES } from '../tools/catalog';
 
 export function isToolName(name: string): name is ToolName {
   return isBuiltInTool(name);

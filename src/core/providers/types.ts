@@ -2,31 +2,19 @@ import type { ArchiveKind } from '../archive';
 import type { Platform } from '../platform';
 import type { VersionSpec } from '../resolve/version-spec';
 
-import type { BuiltInTool } from './catalog';
+import type { BuiltInTool } from '../tools/catalog';
 
-/** A tool with a provider of its own (providers/catalog.ts); `github:owner/repo` tools are plain strings. */
+/** A tool with a provider of its own (tools/catalog.ts); `github:owner/repo` tools are plain strings. */
 export type ToolName = BuiltInTool;
 
-/** A detached signature over the downloaded archive itself, checked before anything is published. */
-export interface ArtifactSignature {
-  /** Zig's minisign: Ed25519 over the file, or over its BLAKE2b-512 ("ED", prehashed). */
-  kind: 'minisign';
-  /** Where the signature is published (beside the archive: `<url>.minisig`). */
-  url: string;
-  /** Whose keys apply (QM_KEYS_<TOOL>, else the tool's published key). */
-  tool: string;
-}
+import type { ArtifactSignature } from '../signatures/artifact-signature';
 
-/**
- * Per-tool settings a manifest may give beside the version (qm.toml's inline-table form), for
- * the generic GitHub backend: `asset` (one name, or one per platform id, with {version} and
- * {tag}), `bin` (the program's name), `checksums` (the checksums asset's name).
- */
-export interface ToolOptions {
-  asset?: string | Record<string, string>;
-  bin?: string;
-  checksums?: string;
-}
+export type { ArtifactSignature };
+
+import type { ToolOptions } from '../tools/options';
+
+export type { ToolOptions };
+
 
 /** One release as a provider's index lists it. */
 export interface ToolRelease {

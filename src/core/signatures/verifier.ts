@@ -2,8 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { QmError, isQmError } from '../errors';
 import type { Logger } from '../log';
 import { silentLogger } from '../log';
-import type { IndexCache } from '../providers/index-cache';
-import type { ArtifactSignature, ProviderRequest } from '../providers/types';
+import type { ArtifactSignature } from './artifact-signature';
 import { parseMinisignKeys, verifyMinisign, type MinisignKey } from './minisign';
 import { DEFAULT_SIGNATURE_POLICY, type SignaturePolicy, type SigningTool } from './policy';
 import { BUILT_IN_TRUST } from './trust';
@@ -18,6 +17,18 @@ function openpgpVerify(): typeof OpenpgpVerify {
   return require('./openpgp-verify') as typeof OpenpgpVerify;
 }
 
+/** Where signature documents and keys come from: the index cache (one GET per URL, shared), in practice. */
+export interface SignedDocuments {
+  get<T>(url: string, parse: (body: string) => T, request?: DocumentRequest): Promise<T>;
+}
+
+export interface DocumentRequest {
+  signal?: AbortSignal;
+  refresh?: boolean;
+}
+
+type ProviderRequest = DocumentRequest;
+
 /**
  * Checks what upstreams sign (Node's and Bun's SHASUMS256.txt.asc, Zig's .minisig) with the
  * keys the policy trusts. Keys are read once per process; signature documents go through the
@@ -29,7 +40,7 @@ export class SignatureVerifier {
   private readonly logger: Logger;
 
   constructor(
-    private readonly indexes: IndexCache,
+    private readonly indexes: SignedDocuments,
     readonly policy: SignaturePolicy = DEFAULT_SIGNATURE_POLICY,
     logger?: Logger,
   ) {

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import { assertComponent } from '../paths/safe-names';
-import { toolPathSegment } from '../providers/catalog';
+import { assertComponent, toolPathSegment } from '../paths/safe-names';
 
 /**
  * The names of Quartermaster's cross-process locks: the one place a key is spelled, so an

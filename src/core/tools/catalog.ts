@@ -5,6 +5,7 @@
  * name of its own. No provider code is imported here, so the CLI's fast path and the language
  * server load only this.
  */
+import { isGithubToolName } from '../paths/safe-names';
 
 /** A prefix of upstream URLs that a mirror base replaces: `from` -> `<base><suffix>`. */
 export interface MirroredPrefix {
@@ -135,8 +136,7 @@ export const GITHUB_MIRROR: ToolInfo['mirror'] = Object.freeze({
 /** Keys of `quartermaster.mirrors` and suffixes of QM_MIRROR_*: every tool, then "github". */
 export const MIRROR_KEYS: readonly string[] = Object.freeze([...TOOL_NAMES, 'github']);
 
-/** `github:owner/repo`: any GitHub release, by the generic backend. */
-export const GITHUB_TOOL = /^github:([A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))\/([A-Za-z0-9._-]{1,100})$/;
+export { GITHUB_TOOL, toolPathSegment } from '../paths/safe-names';
 
 export function toolInfo(name: string): ToolInfo | undefined {
   return TOOLS.find((tool) => tool.name === name);
@@ -151,24 +151,15 @@ export function isKnownTool(name: string): boolean {
   return toolInfo(name) !== undefined || isGithubTool(name);
 }
 
+/** `github:owner/repo`: any GitHub release, by the generic backend. */
 export function isGithubTool(name: string): boolean {
-  const match = GITHUB_TOOL.exec(name);
-  return match !== null && match[2] !== '.' && match[2] !== '..';
+  return isGithubToolName(name);
 }
 
 /** The tool an alias (asdf's "nodejs", "golang", ...) or a name stands for. */
 export function canonicalTool(name: string): string | undefined {
   const lower = name.toLowerCase();
   return TOOLS.find((tool) => tool.name === lower || tool.aliases.includes(lower))?.name;
-}
-
-/**
- * A tool's name as one path segment (toolchains/<segment>/, lock names): `github:owner/repo`
- * becomes `github+owner+repo` ('+' is in no GitHub owner or repository name, and passes
- * paths/safe-names.ts); others are as is, and go through that door unchanged.
- */
-export function toolPathSegment(tool: string): string {
-  return isGithubTool(tool) ? `github+${tool.slice('github:'.length).replace('/', '+')}` : tool;
 }
 
 /** How people write a tool's name: "Node.js", "Python", or `owner/repo` for a GitHub release. */
