@@ -64,6 +64,7 @@ export async function collectGarbage(core: Pick<CoreServices, 'installer' | 'loc
     if (keepToolchain(toolchain)) {
       result.keptToolchains++;
       keptDigests.add(toolchain.receipt.sha256);
+      for (const component of toolchain.receipt.components ?? []) keptDigests.add(component.sha256);
       continue;
     }
     const item: GcItem = { kind: 'toolchain', path: toolchain.dir, bytes: await directorySize(toolchain.dir), label: `${toolchain.tool} ${toolchain.version} (${toolchain.platform})` };
