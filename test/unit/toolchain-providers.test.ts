@@ -246,6 +246,37 @@ describe('Python, Java, Rust, Deno and Bun from their upstream layouts', () => {
     });
   }
 
+  it('a checksum file cached before the mirror fixed it is fetched afresh once when the download does not match (Python, Bun)', async () => {
+    const own = await MirrorServer.start();
+    try {
+      const ownMirrors = await publishAllDists(own);
+      const cases = [
+        { tool: 'python' as const, spec: '3.12', sums: `${GITHUB_PREFIX}/astral-sh/python-build-standalone/releases/download/20241219/SHA256SUMS` },
+        { tool: 'bun' as const, spec: '1.1', sums: `${GITHUB_PREFIX}/oven-sh/bun/releases/download/bun-v1.1.38/SHASUMS256.txt` },
+      ];
+      for (const c of cases) {
+        const good = Buffer.from(await (await fetch(`${own.url}${c.sums}`)).arrayBuffer());
+        const ownCore = createCore({ home: path.join(home, `stale-${c.tool}`), env: ownMirrors });
+        try {
+          // A bad copy is served, resolved and cached; then the mirror is fixed.
+          const wrong = good.toString().replace(/^[0-9a-f]{64}(?= {2}\S*(?:x86_64-unknown-linux-gnu-install_only\.tar\.gz|bun-linux-x64\.zip)$)/gm, 'e'.repeat(64));
+          assert.notEqual(wrong, good.toString());
+          own.addFile(c.sums, Buffer.from(wrong));
+          const stale = await ownCore.providers[c.tool].resolve(parseVersionSpec(c.spec), LINUX);
+          own.addFile(c.sums, good);
+          own.resetStats();
+          const installed = await ownCore.installer.install(stale);
+          assert.equal(installed.installed, true, `${c.tool} installed from the fresh checksum`);
+          assert.equal(own.stats(c.sums).gets, 1, `${c.tool}'s checksum file fetched once more`);
+        } finally {
+          await ownCore.close();
+        }
+      }
+    } finally {
+      await own.close();
+    }
+  });
+
   it('qm gc keeps the blobs of every component of a Rust toolchain a manifest uses, and removes them with it', async () => {
     const project = path.join(home, 'project');
     await fs.mkdir(project);

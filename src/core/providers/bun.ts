@@ -64,6 +64,8 @@ export class BunProvider implements ToolProvider {
       sha256: checksumOf(sums, name, sumsUrl),
       ...(asset.size > 0 ? { size: asset.size } : {}),
       archive: 'zip',
+      // A checksum file read from the cache may be stale: a download that does not match asks once more, afresh.
+      recheck: (again = {}) => this.resolve({ kind: 'exact', raw: release.upstreamVersion, version: release.version }, platform, { ...again, refresh: true }),
     };
   }
 }

@@ -74,6 +74,8 @@ export class PythonProvider implements ToolProvider {
       url: `${this.baseUrl}/${release.tag}/${build.file}`,
       sha256: build.sha256,
       archive: 'tar.gz',
+      // A checksum file read from the cache may be stale: a download that does not match asks once more, afresh.
+      recheck: (again = {}) => this.resolve({ kind: 'exact', raw: release.upstreamVersion, version: release.version }, platform, { ...again, refresh: true }),
     };
   }
 
