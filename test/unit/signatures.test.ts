@@ -8,6 +8,8 @@ import { parseVersionSpec } from '../../src/core/resolve/version-spec';
 import { createCore, type CoreServices } from '../../src/core/services';
 import { parseMinisignKeys, verifyMinisign } from '../../src/core/signatures/minisign';
 import { signaturePolicyFromEnv } from '../../src/core/signatures/policy';
+import { BUILT_IN_TRUST } from '../../src/core/signatures/trust';
+import { SignatureVerifier } from '../../src/core/signatures/verifier';
 import { publishBunDist } from '../fixtures/bun-dist';
 import { GITHUB_PREFIX } from '../fixtures/github-release';
 import { MirrorServer } from '../fixtures/mirror-server';
@@ -184,5 +186,46 @@ describe('signatures where upstream signs, end to end through the installer', ()
     const noKey = core({ QM_KEYS_BUN: '' });
     assert.equal((await noKey.providers.bun.resolve(parseVersionSpec('1.1'), LINUX)).version, '1.1.38');
     await rejectsWith(core({ QM_KEYS_BUN: '', QM_SIGNATURES: 'require' }).providers.bun.resolve(parseVersionSpec('1.1'), LINUX), 'ESIGNATURE');
+  });
+});
+
+describe("Node's default trust: pinned fingerprints, keys fetched from release-keys", () => {
+  let server: MirrorServer;
+  let dir: string;
+  let dispose: () => Promise<void>;
+  let releaser: PgpFixtureKey;
+  let impostor: PgpFixtureKey;
+
+  before(async () => {
+    server = await MirrorServer.start();
+    [releaser, impostor] = await Promise.all([makePgpKey('Releaser'), makePgpKey('Impostor')]);
+    await publishNodeDist(server, DEFAULT_RELEASES, { platforms: ['linux-x64'] });
+    const sums = await (await fetch(`${server.url}/dist/v22.12.0/SHASUMS256.txt`)).text();
+    server.addFile('/dist/v22.12.0/SHASUMS256.txt.asc', Buffer.from(await clearsign(sums, releaser)));
+  });
+  after(() => server.close());
+  beforeEach(async () => ({ home: dir, dispose } = await tempHome()));
+  afterEach(() => dispose());
+
+  /** A verifier trusting `fingerprint` as trust.ts trusts Node's releasers, keys served where release-keys has them. */
+  const verifierFor = async (fingerprint: string, served: PgpFixtureKey): Promise<{ core: CoreServices; verifier: SignatureVerifier }> => {
+    server.addFile(`${GITHUB_PREFIX}/raw/nodejs/release-keys/HEAD/keys/${fingerprint}.asc`, Buffer.from(served.publicArmored));
+    const core = createCore({ home: path.join(dir, `qm-${Math.random()}`), env: { QM_MIRROR_NODE: `${server.url}/dist`, QM_MIRROR_GITHUB: `${server.url}${GITHUB_PREFIX}` } });
+    const trust = { node: { kind: 'pgp' as const, fingerprints: [fingerprint], keyUrl: BUILT_IN_TRUST.node!.kind === 'pgp' ? BUILT_IN_TRUST.node!.keyUrl : () => '' } };
+    return { core, verifier: new SignatureVerifier(core.indexes, { mode: 'require', keyFiles: {} }, undefined, trust) };
+  };
+
+  it('a key whose fingerprint is pinned verifies the release', async () => {
+    const { core, verifier } = await verifierFor(releaser.fingerprint, releaser);
+    const text = await verifier.clearsigned('node', 'https://nodejs.org/dist/v22.12.0/SHASUMS256.txt.asc');
+    assert.match(text ?? '', /node-v22\.12\.0-linux-x64\.tar\.gz/);
+    await core.close();
+  });
+
+  it('a key served under a pinned fingerprint that is another key is refused: the URL is not the trust', async () => {
+    const { core, verifier } = await verifierFor(releaser.fingerprint, impostor);
+    const error = await rejectsWith(verifier.clearsigned('node', 'https://nodejs.org/dist/v22.12.0/SHASUMS256.txt.asc'), 'ESIGNATURE');
+    assert.match(error.message, /None of node's release keys could be loaded/);
+    await core.close();
   });
 });

@@ -5,7 +5,7 @@ import { silentLogger } from '../log';
 import type { ArtifactSignature } from './artifact-signature';
 import { parseMinisignKeys, verifyMinisign, type MinisignKey } from './minisign';
 import { DEFAULT_SIGNATURE_POLICY, type SignaturePolicy, type SigningTool } from './policy';
-import { BUILT_IN_TRUST } from './trust';
+import { BUILT_IN_TRUST, type BuiltInTrust } from './trust';
 import type * as OpenpgpVerify from './openpgp-verify';
 
 /**
@@ -43,6 +43,8 @@ export class SignatureVerifier {
     private readonly indexes: SignedDocuments,
     readonly policy: SignaturePolicy = DEFAULT_SIGNATURE_POLICY,
     logger?: Logger,
+    /** What is trusted without QM_KEYS_*: upstream's published keys (trust.ts). */
+    private readonly trust: Readonly<Partial<Record<SigningTool, BuiltInTrust>>> = BUILT_IN_TRUST,
   ) {
     this.logger = logger ?? silentLogger;
   }
@@ -57,7 +59,7 @@ export class SignatureVerifier {
    */
   async clearsigned(tool: SigningTool, ascUrl: string, request: ProviderRequest = {}): Promise<string | undefined> {
     if (!this.enabled) return undefined;
-    if (!this.policy.keyFiles[tool] && !BUILT_IN_TRUST[tool]) {
+    if (!this.policy.keyFiles[tool] && !this.trust[tool]) {
       // Bun signs, but publishes no fingerprint to pin: without a configured key there is nothing to check against.
       if (this.policy.mode === 'require') {
         throw new QmError('ESIGNATURE', `QM_SIGNATURES=require, but no key is trusted for ${tool}: set QM_KEYS_${tool.toUpperCase()} to a file of its armored public keys`);
@@ -107,7 +109,7 @@ export class SignatureVerifier {
   private async loadPgpKeys(tool: SigningTool, request: ProviderRequest): Promise<string[]> {
     const file = this.policy.keyFiles[tool];
     if (file) return [await readKeyFile(file, tool)];
-    const trust = BUILT_IN_TRUST[tool];
+    const trust = this.trust[tool];
     if (trust?.kind !== 'pgp' || trust.fingerprints.length === 0) {
       throw new QmError('ESIGNATURE', `${tool} publishes a signature, but no key is trusted for it: set QM_KEYS_${tool.toUpperCase()} to a file of its armored public keys (or QM_SIGNATURES=off)`);
     }
@@ -145,7 +147,7 @@ export class SignatureVerifier {
   private async loadMinisignKeys(tool: SigningTool): Promise<MinisignKey[]> {
     const file = this.policy.keyFiles[tool];
     if (file) return parseMinisignKeys(await readKeyFile(file, tool), file);
-    const trust = BUILT_IN_TRUST[tool];
+    const trust = this.trust[tool];
     if (trust?.kind !== 'minisign') throw new QmError('ESIGNATURE', `No minisign key is trusted for ${tool}: set QM_KEYS_${tool.toUpperCase()}`);
     return parseMinisignKeys(trust.publicKeys.join('\n'), `${tool}'s published key`);
   }
