@@ -208,22 +208,24 @@ describe("Node's default trust: pinned fingerprints, keys fetched from release-k
   afterEach(() => dispose());
 
   /** A verifier trusting `fingerprint` as trust.ts trusts Node's releasers, keys served where release-keys has them. */
-  const verifierFor = async (fingerprint: string, served: PgpFixtureKey): Promise<{ core: CoreServices; verifier: SignatureVerifier }> => {
+  const verifierFor = (fingerprint: string, served: PgpFixtureKey): { core: CoreServices; verifier: SignatureVerifier } => {
     server.addFile(`${GITHUB_PREFIX}/raw/nodejs/release-keys/HEAD/keys/${fingerprint}.asc`, Buffer.from(served.publicArmored));
     const core = createCore({ home: path.join(dir, `qm-${Math.random()}`), env: { QM_MIRROR_NODE: `${server.url}/dist`, QM_MIRROR_GITHUB: `${server.url}${GITHUB_PREFIX}` } });
-    const trust = { node: { kind: 'pgp' as const, fingerprints: [fingerprint], keyUrl: BUILT_IN_TRUST.node!.kind === 'pgp' ? BUILT_IN_TRUST.node!.keyUrl : () => '' } };
+    const upstream = BUILT_IN_TRUST.node;
+    const keyUrl = (pinned: string): string => (upstream?.kind === 'pgp' ? upstream.keyUrl(pinned) : '');
+    const trust = { node: { kind: 'pgp' as const, fingerprints: [fingerprint], keyUrl } };
     return { core, verifier: new SignatureVerifier(core.indexes, { mode: 'require', keyFiles: {} }, undefined, trust) };
   };
 
   it('a key whose fingerprint is pinned verifies the release', async () => {
-    const { core, verifier } = await verifierFor(releaser.fingerprint, releaser);
+    const { core, verifier } = verifierFor(releaser.fingerprint, releaser);
     const text = await verifier.clearsigned('node', 'https://nodejs.org/dist/v22.12.0/SHASUMS256.txt.asc');
     assert.match(text ?? '', /node-v22\.12\.0-linux-x64\.tar\.gz/);
     await core.close();
   });
 
   it('a key served under a pinned fingerprint that is another key is refused: the URL is not the trust', async () => {
-    const { core, verifier } = await verifierFor(releaser.fingerprint, impostor);
+    const { core, verifier } = verifierFor(releaser.fingerprint, impostor);
     const error = await rejectsWith(verifier.clearsigned('node', 'https://nodejs.org/dist/v22.12.0/SHASUMS256.txt.asc'), 'ESIGNATURE');
     assert.match(error.message, /None of node's release keys could be loaded/);
     await core.close();
