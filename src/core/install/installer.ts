@@ -14,7 +14,7 @@ import type { StoredBlob } from '../store/blobs';
 import { moveAsideAndDelete } from '../store/move-aside';
 import { createTempPath, removeTemp } from '../store/temp-files';
 import { readReceipt, receiptFor, writeReceipt, type Receipt } from './receipt';
-import { unpackComponents } from './components';
+import { hoistSingleDirectory, unpackComponents } from './components';
 import { StreamingExtraction } from './streaming-extraction';
 
 export type InstallPhase = 'waiting' | 'downloading' | 'extracting' | 'publishing' | 'done';

@@ -6,6 +6,7 @@ import type { HomeLayout } from '../home';
 import { currentProcess, processStartTime, type Liveness, type ProcessIdentity } from '../store/process-identity';
 import { tempLiveness, tempOwner, uniqueTempName } from '../store/temp-files';
 import { readReceipt } from './receipt';
+import { toolPathSegment } from '../paths/safe-names';
 
 export interface ToolchainId {
   tool: string;
@@ -132,7 +133,7 @@ export class LeaseManager {
   }
 
   private dirOf(toolchain: ToolchainId): string {
-    return path.join(this.layout.stateDir, 'leases', toolchain.tool, `${toolchain.version}-${toolchain.platform}`);
+    return path.join(this.layout.stateDir, 'leases', toolPathSegment(toolchain.tool), `${toolchain.version}-${toolchain.platform}`);
   }
 
   private treeOf(toolchain: ToolchainId): string {
