@@ -12,6 +12,8 @@ const entries = {
   dispatcher: 'src/core/fetch/dispatcher.ts',
   // openpgp likewise, loaded on the first signature to check (src/core/signatures/verifier.ts).
   'openpgp-verify': 'src/core/signatures/openpgp-verify.ts',
+  // The extraction worker thread's code (src/core/archive/tar-extract.ts starts it from here).
+  'extract-worker': 'src/core/archive/extract-worker.ts',
 };
 
 const options = {

@@ -89,13 +89,18 @@ export class EntryGuard {
       throw unsafeEntry(name, `declared sizes add up to more than the limit of ${this.limits.maxTotalBytes} bytes`);
     }
 
-    for (let i = 1; i < segments.length; i++) {
-      const parent = segments.slice(0, i).join('/');
-      const parentKey = this.key(parent);
-      if (this.symlinks.has(parentKey)) {
-        throw unsafeEntry(name, `its parent "${parent}" is a symlink from this archive; writing through links is refused`);
+    // A known directory's ancestors are known directories too (nothing else may take their paths
+    // later), so only an entry in a directory not seen before has its ancestors checked.
+    const parents = this.parentsOf(segments);
+    const knownParent = parents.length === 0 || this.dirs.has(this.key(parents[parents.length - 1]!));
+    if (!knownParent) {
+      for (const parent of parents) {
+        const parentKey = this.key(parent);
+        if (this.symlinks.has(parentKey)) {
+          throw unsafeEntry(name, `its parent "${parent}" is a symlink from this archive; writing through links is refused`);
+        }
+        if (this.files.has(parentKey)) throw unsafeEntry(name, `its parent "${parent}" is a file`);
       }
-      if (this.files.has(parentKey)) throw unsafeEntry(name, `its parent "${parent}" is a file`);
     }
     const pathKey = this.key(path);
     const taken = this.files.has(pathKey) || this.symlinks.has(pathKey) || (kind !== 'directory' && this.dirs.has(pathKey));
@@ -106,7 +111,7 @@ export class EntryGuard {
     if (kind === 'hardlink') entry.linkTarget = this.hardlinkTarget(entry, header.linkName);
     if (kind === 'symlink' && header.linkName !== undefined) entry.linkTarget = this.symlinkTarget(entry, header.linkName);
 
-    for (let i = 1; i < segments.length; i++) this.dirs.add(this.key(segments.slice(0, i).join('/')));
+    if (!knownParent) for (const parent of parents) this.dirs.add(this.key(parent));
     this.declaredBytes += size;
     if (kind === 'directory') {
       this.dirs.add(pathKey);
@@ -181,6 +186,17 @@ export class EntryGuard {
       throw unsafeEntry(entry.name, `hard link target "${raw}" is not a file extracted earlier from this archive`);
     }
     return target;
+  }
+
+  /** 'a', 'a/b', ... for the segments of 'a/b/c': every proper ancestor. */
+  private parentsOf(segments: string[]): string[] {
+    const parents: string[] = [];
+    let parent = '';
+    for (let i = 0; i < segments.length - 1; i++) {
+      parent = i === 0 ? segments[0]! : `${parent}/${segments[i]!}`;
+      parents.push(parent);
+    }
+    return parents;
   }
 
   /** Normalises an archive path into segments, refusing absolute paths, NUL and escaping "..". */

@@ -1,31 +1,20 @@
-import { type Duplex, Readable, Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
-import { Parser, type ReadEntry } from 'tar';
+import * as path from 'node:path';
+import { Readable } from 'node:stream';
+import { Worker } from 'node:worker_threads';
 import { QmError, cancelledError } from '../errors';
-import { type AdmittedEntry, EntryGuard, type EntryHeader, type EntryKind, unsafeEntry } from './entry-guard';
-import { TargetWriter } from './target-writer';
+import { EntryGuard } from './entry-guard';
 import { type ExtractOptions, type ExtractResult, resolveLimits } from './types';
-import { type PooledFile, WritePool } from './write-pool';
-import { createXzDecoder } from './xz-decoder';
+import { deserializeError, type FromWorker, type ToWorker, type UnpackJob } from './worker-protocol';
 
-/** GNU tar pads archives to 10 KiB records; far more than that after the end marker is not padding. */
-const MAX_TRAILING_BYTES = 1024 * 1024;
-const SINK_HIGH_WATER_MARK = 4 * 1024 * 1024;
-
-const KINDS: Partial<Record<ReadEntry['type'], EntryKind>> = {
-  File: 'file',
-  OldFile: 'file',
-  ContiguousFile: 'file',
-  Directory: 'directory',
-  SymbolicLink: 'symlink',
-  Link: 'hardlink',
-};
+/** Compressed bytes handed to the worker and not yet taken by its decoder: the backpressure bound. */
+const MAX_IN_FLIGHT_BYTES = 8 * 1024 * 1024;
 
 /**
  * Extracts a tar.gz or tar.xz stream into targetDir as the bytes arrive, so extraction can
- * overlap a download. Every entry passes EntryGuard before anything is written for it; any
+ * overlap a download. The work happens on a worker thread (TarUnpacker): this thread only hands
+ * it the compressed bytes. Every entry passes EntryGuard before anything is written for it; any
  * unsafe or malformed entry rejects with EARCHIVE. Errors from `input` itself are rethrown as-is.
+ * Settles only once the worker has closed every file and process it opened.
  */
 export async function extractTarStream(
   input: NodeJS.ReadableStream | Readable,
@@ -36,191 +25,137 @@ export async function extractTarStream(
   const { signal } = options;
   const what = 'Extracting the archive';
   const source = input instanceof Readable ? input : new Readable().wrap(input);
-  let sourceError: unknown;
-  source.once('error', (error) => (sourceError = error));
-  let guard: EntryGuard;
-  let writer: TargetWriter;
-  let decoder: Duplex;
+  let job: UnpackJob;
   try {
     if (signal?.aborted) throw cancelledError(signal, what);
-    guard = new EntryGuard(resolveLimits(options.limits), options.stripComponents ?? 0);
-    writer = await TargetWriter.create(targetDir);
-    decoder = kind === 'tar.gz' ? createGunzip({ chunkSize: 64 * 1024 }) : await createXzDecoder(options.xzCommand);
+    const limits = resolveLimits(options.limits);
+    const stripComponents = options.stripComponents ?? 0;
+    new EntryGuard(limits, stripComponents); // throws EUSAGE for a bad stripComponents, before a thread starts
+    job = { kind, targetDir: path.resolve(targetDir), limits, stripComponents, ...(options.xzCommand !== undefined ? { xzCommand: options.xzCommand } : {}) };
   } catch (error) {
     source.destroy(); // nobody will read it now; release its descriptor
     throw error;
   }
 
-  const sink = new TarSink(guard, writer, signal);
+  const worker = UnpackWorker.start(job);
+  // Reading stops at once when the caller cancels or the worker fails.
+  const onAbort = (): void => void source.destroy(cancelledError(signal, what));
+  signal?.addEventListener('abort', onAbort, { once: true });
+  worker.outcome.catch((error: unknown) => source.destroy(error as Error));
   try {
-    await pipeline(source, decoder, sink, signal ? { signal } : {});
+    await feed(source, worker);
+    worker.end();
+    return await worker.outcome;
   } catch (error) {
-    // pipeline rejects as soon as it starts destroying; wait until files and processes are closed.
-    const open = [decoder, sink].filter((stream) => !stream.closed);
-    await Promise.all(open.map((stream) => new Promise((resolve) => stream.once('close', resolve))));
+    await worker.stop();
+    source.destroy();
     if (signal?.aborted) throw cancelledError(signal, what);
-    const code = (error as NodeJS.ErrnoException).code ?? '';
-    // zlib says Z_DATA_ERROR, Z_BUF_ERROR (truncated), ...: a verdict on the bytes, also when the
-    // pipeline destroyed the source with it (the source then emits that very error).
-    if (!code.startsWith('Z_')) {
-      if (sourceError !== undefined && error === sourceError) throw error;
-      if (code !== 'ERR_STREAM_PREMATURE_CLOSE') throw error;
-    }
-    throw new QmError('EARCHIVE', `The ${kind} archive is corrupt or truncated: ${(error as Error).message}`, { cause: error });
+    throw error;
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
   }
-  return guard.result();
 }
 
-/** What one parser.write() produced, replayed in order with the disk work awaited. */
-type TarEvent =
-  | { type: 'entry'; entry: ReadEntry }
-  | { type: 'data'; chunk: Buffer }
-  | { type: 'end' }
-  | { type: 'ignored'; entry: ReadEntry }
-  | { type: 'fail'; message: string };
+/**
+ * Hands every chunk of `source` to the worker as it arrives ('data' events: no chunks joined
+ * into one, as read() would), pausing while the worker is behind. Rejects with the source's error.
+ */
+function feed(source: Readable, worker: UnpackWorker): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const done = (error?: Error): void => {
+      source.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose);
+      if (error) reject(error);
+      else resolve();
+    };
+    const onData = (chunk: Buffer): void => {
+      if (worker.send(chunk)) return;
+      source.pause();
+      void worker.credit().then(() => source.resume());
+    };
+    const onEnd = (): void => done();
+    const onError = (error: Error): void => done(error);
+    const onClose = (): void => done(new QmError('EARCHIVE', 'The archive\'s input closed before it ended'));
+    source.on('data', onData).once('end', onEnd).once('error', onError).once('close', onClose);
+  });
+}
 
 /**
- * Feeds node-tar's Parser (not Unpack, which silently strips `..` and absolute paths where we want
- * hard errors) and does all writing itself. Each decompressed chunk is parsed synchronously into
- * a list of events (entries flow, so their data arrives at once); the chunk is acknowledged only
- * after every event has been handled on disk, which gives backpressure and bounded memory.
+ * Bundled: out/extract-worker.js, beside the bundle that loads this. From source (tests, under
+ * tsx): the .ts beside this file, which a thread can only load with tsx's require hook in it too.
  */
-class TarSink extends Writable {
-  private readonly parser = new Parser({ strict: true, zstd: false });
-  private events: TarEvent[] = [];
-  private readonly pool = new WritePool();
-  private current: { entry: AdmittedEntry; file?: PooledFile } | undefined;
-  private sawEndMarker = false;
-  private sawEof = false;
-  private trailingBytes = 0;
-  private work: Promise<void> = Promise.resolve();
+function startWorker(job: UnpackJob): Worker {
+  if (!__filename.endsWith('.ts')) return new Worker(path.join(__dirname, 'extract-worker.js'), { workerData: job });
+  const source = path.join(__dirname, 'extract-worker.ts');
+  return new Worker(`require('tsx/cjs'); require(${JSON.stringify(source)});`, { eval: true, workerData: job });
+}
 
-  constructor(
-    private readonly guard: EntryGuard,
-    private readonly writer: TargetWriter,
-    private readonly signal: AbortSignal | undefined,
-  ) {
-    super({ highWaterMark: SINK_HIGH_WATER_MARK });
-    const parser = this.parser;
-    parser.on('entry', (entry: ReadEntry) => {
-      this.events.push({ type: 'entry', entry });
-      entry.on('data', (chunk: Buffer) => this.events.push({ type: 'data', chunk }));
-      entry.on('end', () => this.events.push({ type: 'end' }));
+/** One extraction job on its own worker thread, fed compressed bytes with credit-based backpressure. */
+class UnpackWorker {
+  /** Settles after the worker thread has exited: the result, or its first failure. */
+  readonly outcome: Promise<ExtractResult>;
+  private inFlight = 0;
+  private settled: { error: unknown } | { result: ExtractResult } | undefined;
+  private wake: () => void = () => undefined;
+
+  private constructor(private readonly worker: Worker) {
+    this.outcome = new Promise<ExtractResult>((resolve, reject) => {
+      const settle = (outcome: { error: unknown } | { result: ExtractResult }): void => {
+        if (this.settled !== undefined) return;
+        this.settled = outcome;
+        this.wake();
+        // The worker has closed everything it opened before saying so; now let the thread go.
+        void worker.terminate().then(() => ('result' in outcome ? resolve(outcome.result) : reject(outcome.error)));
+      };
+      worker.on('message', (message: FromWorker) => {
+        if (message.type === 'consumed') {
+          this.inFlight -= message.bytes;
+          this.wake();
+        } else if (message.type === 'done') {
+          settle({ result: message.result });
+        } else {
+          settle({ error: deserializeError(message.error) });
+        }
+      });
+      worker.on('error', (error) => settle({ error: new QmError('EIO', `The extraction worker failed: ${error.message}`, { cause: error }) }));
+      worker.on('exit', (code) => settle({ error: new QmError('EIO', `The extraction worker exited (${code}) before it finished`) }));
     });
-    parser.on('ignoredEntry', (entry: ReadEntry) => this.events.push({ type: 'ignored', entry }));
-    parser.on('warn', (_code: string, message: string) => this.events.push({ type: 'fail', message }));
-    parser.on('error', (error: Error) => this.events.push({ type: 'fail', message: error.message }));
-    parser.on('nullBlock', () => (this.sawEndMarker = true));
-    parser.on('eof', () => (this.sawEof = true));
+    this.outcome.catch(() => undefined); // observed through write(), stop() or the caller's await
   }
 
-  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    if (this.sawEof) {
-      this.trailingBytes += chunk.length;
-      if (this.trailingBytes > MAX_TRAILING_BYTES) {
-        callback(new QmError('EARCHIVE', `The tar archive has more than ${MAX_TRAILING_BYTES} bytes after its end marker`));
-      } else {
-        callback();
-      }
-      return;
-    }
-    this.parser.write(chunk);
-    this.settle(callback);
+  static start(job: UnpackJob): UnpackWorker {
+    return new UnpackWorker(startWorker(job));
   }
 
-  override _final(callback: (error?: Error | null) => void): void {
-    this.parser.end();
-    this.settle(callback, async () => {
-      if (!this.sawEndMarker) {
-        throw new QmError('EARCHIVE', 'The tar archive is truncated: it ends without an end-of-archive marker');
-      }
-      await this.pool.drain();
-    });
+  /**
+   * Hands over a copy of `chunk`; false when the worker is behind (wait for `credit()`). Once the
+   * worker has settled the chunk is dropped: `outcome` says why.
+   */
+  send(chunk: Buffer): boolean {
+    if (this.settled !== undefined) return true;
+    const copy = new Uint8Array(chunk); // its own buffer, moved (not cloned) to the worker
+    this.post({ type: 'data', chunk: copy }, [copy.buffer]);
+    this.inFlight += copy.byteLength;
+    return this.inFlight <= MAX_IN_FLIGHT_BYTES;
   }
 
-  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    if (error === null && this.writableFinished) {
-      callback(null);
-      return;
-    }
-    // Stop the pool at once, let the event being handled finish, then close every file.
-    this.pool.stop(error ?? new QmError('ECANCELLED', 'Extraction stopped'));
-    void this.work
-      .catch(() => undefined)
-      .then(() => this.pool.abort())
-      .then(() => callback(error));
-  }
-
-  /** Handles the events queued so far (then `after`), and only then acknowledges the chunk. */
-  private settle(callback: (error?: Error | null) => void, after?: () => Promise<void>): void {
-    this.work = this.handleEvents().then(after);
-    this.work.then(() => callback(), callback);
-  }
-
-  private async handleEvents(): Promise<void> {
-    while (this.events.length > 0) {
-      if (this.destroyed) return;
-      if (this.signal?.aborted) throw cancelledError(this.signal, 'Extracting the archive');
-      const batch = this.events;
-      this.events = [];
-      for (const event of batch) await this.handle(event);
-      await this.pool.ready();
+  /** Resolves once the worker has caught up, or has settled. */
+  async credit(): Promise<void> {
+    while (this.inFlight > MAX_IN_FLIGHT_BYTES && this.settled === undefined) {
+      await new Promise<void>((resolve) => (this.wake = resolve));
     }
   }
 
-  private async handle(event: TarEvent): Promise<void> {
-    switch (event.type) {
-      case 'entry':
-        return this.startEntry(event.entry);
-      case 'data': {
-        const current = this.current;
-        if (current?.file === undefined) return; // directory, link or skipped entry: nothing to write
-        this.guard.countBytes(current.entry, event.chunk.length);
-        return current.file.write(event.chunk);
-      }
-      case 'end': {
-        const current = this.current;
-        this.current = undefined;
-        if (current?.file === undefined) return;
-        this.guard.checkComplete(current.entry);
-        current.file.finish();
-        return this.pool.ready(); // bounds the files open at once, even within one chunk
-      }
-      case 'ignored':
-        throw event.entry.meta
-          ? new QmError('EARCHIVE', `The tar archive has a ${event.entry.type} header larger than node-tar accepts`)
-          : unsafeEntry(event.entry.path, `entry type ${event.entry.type} is not supported`);
-      case 'fail':
-        throw new QmError('EARCHIVE', `The tar archive is malformed: ${event.message}`);
-    }
+  end(): void {
+    this.post({ type: 'end' });
   }
 
-  private async startEntry(readEntry: ReadEntry): Promise<void> {
-    const kind = KINDS[readEntry.type];
-    const header: EntryHeader = {
-      name: readEntry.path,
-      kind: kind ?? { unsupported: readEntry.type },
-      size: readEntry.size,
-      mode: readEntry.mode,
-      // A symlink without a target is refused by the guard, not written as an empty link.
-      linkName: kind === 'symlink' ? (readEntry.linkpath ?? '') : readEntry.linkpath,
-    };
-    const entry = this.guard.admit(header);
-    this.current = entry && { entry };
-    if (entry === undefined) return;
-    switch (entry.kind) {
-      case 'directory':
-        return this.writer.directory(entry);
-      case 'symlink':
-        return this.writer.symlink(entry, entry.linkTarget ?? '');
-      case 'hardlink':
-        await this.pool.written(entry.linkTarget ?? '');
-        return this.writer.hardlink(entry, entry.linkTarget ?? '');
-      case 'file': {
-        await this.writer.prepare(entry);
-        const writer = this.writer;
-        this.current = { entry, file: this.pool.open(entry.path, () => writer.open(entry)) };
-      }
-    }
+  /** Asks the worker to stop and waits until it has closed everything and exited. */
+  async stop(): Promise<void> {
+    if (this.settled === undefined) this.post({ type: 'stop' });
+    await this.outcome.catch(() => undefined);
+  }
+
+  private post(message: ToWorker, transfer?: ArrayBuffer[]): void {
+    this.worker.postMessage(message, transfer);
   }
 }

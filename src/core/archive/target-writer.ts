@@ -5,7 +5,7 @@ import { fsError } from '../errors';
 import { type AdmittedEntry, unsafeEntry } from './entry-guard';
 
 /** Exclusive create, and never through a symlink at the last component. */
-const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0);
+export const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0);
 /** Chunks are gathered into one writev of about this size: fewer syscalls, bounded memory. */
 const FLUSH_BYTES = 1024 * 1024;
 
@@ -61,7 +61,8 @@ export class FileSink {
   }
 }
 
-function dropBytes(buffers: Buffer[], count: number): Buffer[] {
+/** The buffers after their first `count` bytes (a short write's remainder). */
+export function dropBytes(buffers: Buffer[], count: number): Buffer[] {
   const rest: Buffer[] = [];
   for (const buffer of buffers) {
     if (count >= buffer.length) {
@@ -151,25 +152,40 @@ export class TargetWriter {
       await fs.mkdir(dir, { mode: 0o755 });
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENAMETOOLONG') throw unsafeEntry(name, `"${relative}" is longer than the file system allows`);
+      if (code === 'ENAMETOOLONG') throw nameTooLong(name, relative);
       if (code !== 'EEXIST') throw fsError(error, 'create directory', dir);
       const stat = await fs.lstat(dir).catch((statError: unknown) => {
         throw fsError(statError, 'inspect', dir);
       });
-      if (!stat.isDirectory()) throw unsafeEntry(name, `"${relative}" already exists and is not a directory`);
+      if (!stat.isDirectory()) throw notADirectory(name, relative);
     }
     this.knownDirs.add(relative);
   }
 
   private createError(error: unknown, entry: AdmittedEntry, target: string): Error {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST') return unsafeEntry(entry.name, `"${entry.path}" already exists (a duplicate, or a clash of letter case)`);
-    if (code === 'ELOOP' || code === 'ENOTDIR') return unsafeEntry(entry.name, `"${entry.path}" would be written through a link or a file`);
-    if (code === 'ENAMETOOLONG') return unsafeEntry(entry.name, `"${entry.path}" is longer than the file system allows`);
-    return fsError(error, 'write', target);
+    return createFailure(error, entry, target);
   }
 
   private resolve(relative: string): string {
     return path.join(this.root, ...relative.split('/'));
   }
+}
+
+/** What a failed create of an admitted entry means: a clash or a link in the way is the archive's fault. */
+export function createFailure(error: unknown, entry: AdmittedEntry, target: string): Error {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'EEXIST') return unsafeEntry(entry.name, `"${entry.path}" already exists (a duplicate, or a clash of letter case)`);
+  if (code === 'ELOOP' || code === 'ENOTDIR') return unsafeEntry(entry.name, `"${entry.path}" would be written through a link or a file`);
+  if (code === 'ENAMETOOLONG') return unsafeEntry(entry.name, `"${entry.path}" is longer than the file system allows`);
+  return fsError(error, 'write', target);
+}
+
+/** A directory name the file system refuses as too long is the archive's fault. */
+export function nameTooLong(name: string, relative: string): Error {
+  return unsafeEntry(name, `"${relative}" is longer than the file system allows`);
+}
+
+/** An existing path that is not a real directory cannot be a parent: refused, never followed. */
+export function notADirectory(name: string, relative: string): Error {
+  return unsafeEntry(name, `"${relative}" already exists and is not a directory`);
 }

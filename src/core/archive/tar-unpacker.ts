@@ -1,0 +1,227 @@
+import { type Duplex, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import { Parser } from 'tar/parse';
+import type { ReadEntry } from 'tar/read-entry';
+import { QmError } from '../errors';
+import { type AdmittedEntry, EntryGuard, type EntryHeader, type EntryKind, unsafeEntry } from './entry-guard';
+import { SyncTreeWriter } from './sync-writer';
+import type { ExtractResult } from './types';
+import type { UnpackJob } from './worker-protocol';
+import { createXzDecoder } from './xz-decoder';
+
+/** GNU tar pads archives to 10 KiB records; far more than that after the end marker is not padding. */
+const MAX_TRAILING_BYTES = 1024 * 1024;
+/** zlib hands out this much per callback: fewer round trips from the thread pool. */
+const GUNZIP_CHUNK_BYTES = 256 * 1024;
+const SINK_HIGH_WATER_MARK = 4 * 1024 * 1024;
+
+const KINDS: Partial<Record<ReadEntry['type'], EntryKind>> = {
+  File: 'file',
+  OldFile: 'file',
+  ContiguousFile: 'file',
+  Directory: 'directory',
+  SymbolicLink: 'symlink',
+  Link: 'hardlink',
+};
+
+/**
+ * The extraction worker's work: compressed bytes in, a checked tree out. gzip is inflated by
+ * zlib on the thread pool and xz by the system `xz` (or WebAssembly), while this thread parses
+ * and writes with synchronous calls; so decompressing and writing overlap, and the main thread
+ * only downloads and hashes. Every entry passes EntryGuard before anything is written for it.
+ */
+export class TarUnpacker {
+  /** Settles once the decoder and every file are closed: with the result, or the first failure. */
+  readonly finished: Promise<ExtractResult>;
+
+  private constructor(
+    private readonly decoder: Duplex,
+    sink: TarSink,
+    kind: UnpackJob['kind'],
+  ) {
+    this.finished = pipeline(decoder, sink).then(
+      () => sink.result(),
+      async (error: unknown) => {
+        // pipeline rejects as soon as it starts destroying; wait until files and processes are closed.
+        await Promise.all([decoder, sink].filter((s) => !s.closed).map((s) => new Promise((resolve) => s.once('close', resolve))));
+        throw decoderFailure(error, kind);
+      },
+    );
+  }
+
+  static async start(job: UnpackJob): Promise<TarUnpacker> {
+    const guard = new EntryGuard(job.limits, job.stripComponents);
+    const writer = SyncTreeWriter.create(job.targetDir);
+    const decoder = job.kind === 'tar.gz' ? createGunzip({ chunkSize: GUNZIP_CHUNK_BYTES }) : await createXzDecoder(job.xzCommand);
+    return new TarUnpacker(decoder, new TarSink(guard, writer), job.kind);
+  }
+
+  /** Feeds compressed bytes; `consumed` runs once the decoder has taken them (the sender's credit). */
+  write(chunk: Buffer, consumed: () => void): void {
+    this.decoder.write(chunk, () => consumed());
+  }
+
+  end(): void {
+    this.decoder.end();
+  }
+
+  /** Stops at the next chunk; `finished` then rejects with `reason` once everything is closed. */
+  stop(reason: Error): void {
+    this.decoder.destroy(reason);
+  }
+}
+
+/** zlib says Z_DATA_ERROR, Z_BUF_ERROR (truncated), ...: that is about the archive's bytes; anything else is passed on. */
+function decoderFailure(error: unknown, kind: UnpackJob['kind']): unknown {
+  const code = (error as NodeJS.ErrnoException).code ?? '';
+  if (!code.startsWith('Z_') && code !== 'ERR_STREAM_PREMATURE_CLOSE') return error;
+  return new QmError('EARCHIVE', `The ${kind} archive is corrupt or truncated: ${(error as Error).message}`, { cause: error });
+}
+
+/**
+ * Feeds node-tar's Parser (not Unpack, which silently strips `..` and absolute paths where we want
+ * hard errors) and writes each entry as the parser announces it. Each decompressed chunk is
+ * handled on the next turn of the event loop, so zlib can already inflate the one after it.
+ */
+class TarSink extends Writable {
+  private readonly parser = new Parser();
+  private current: { entry: AdmittedEntry; file: boolean } | undefined;
+  private failure: { error: unknown } | undefined;
+  private sawEndMarker = false;
+  private sawEof = false;
+  private trailingBytes = 0;
+
+  constructor(
+    private readonly guard: EntryGuard,
+    private readonly writer: SyncTreeWriter,
+  ) {
+    super({ highWaterMark: SINK_HIGH_WATER_MARK });
+    const parser = this.parser;
+    parser.on('entry', (entry: ReadEntry) => {
+      this.guarded(() => this.startEntry(entry));
+      entry.on('data', (chunk: Buffer) => this.guarded(() => this.data(chunk)));
+      entry.on('end', () => this.guarded(() => this.endEntry()));
+    });
+    parser.on('ignoredEntry', (entry: ReadEntry) =>
+      this.guarded(() => {
+        throw entry.meta
+          ? new QmError('EARCHIVE', `The tar archive has a ${entry.type} header larger than node-tar accepts`)
+          : unsafeEntry(entry.path, `entry type ${entry.type} is not supported`);
+      }),
+    );
+    const malformed = (message: string): void =>
+      this.guarded(() => {
+        throw new QmError('EARCHIVE', `The tar archive is malformed: ${message}`);
+      });
+    parser.on('warn', (_code: string, message: string) => malformed(message));
+    parser.on('error', (error: Error) => malformed(error.message));
+    parser.on('nullBlock', () => (this.sawEndMarker = true));
+    parser.on('eof', () => (this.sawEof = true));
+  }
+
+  result(): ExtractResult {
+    return this.guard.result();
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    setImmediate(() => callback(this.attempt(() => this.parse(chunk))));
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    setImmediate(() =>
+      callback(
+        this.attempt(() => {
+          this.parser.end();
+          this.throwIfFailed();
+          if (!this.sawEndMarker) throw new QmError('EARCHIVE', 'The tar archive is truncated: it ends without an end-of-archive marker');
+        }),
+      ),
+    );
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    try {
+      this.writer.abandon();
+    } catch {
+      // the extraction failed already; the staging directory goes
+    }
+    callback(error);
+  }
+
+  private parse(chunk: Buffer): void {
+    if (this.sawEof) {
+      this.trailingBytes += chunk.length;
+      if (this.trailingBytes > MAX_TRAILING_BYTES) throw new QmError('EARCHIVE', `The tar archive has more than ${MAX_TRAILING_BYTES} bytes after its end marker`);
+      return;
+    }
+    this.parser.write(chunk);
+    this.throwIfFailed();
+  }
+
+  /** Runs a parser callback; the first failure is kept and everything after it is skipped. */
+  private guarded(step: () => void): void {
+    if (this.failure !== undefined) return;
+    try {
+      step();
+    } catch (error) {
+      this.failure = { error };
+    }
+  }
+
+  /** Runs a deferred step unless the sink was destroyed meanwhile: then nothing more is written. */
+  private attempt(step: () => void): Error | null {
+    if (this.destroyed) return null;
+    try {
+      step();
+      return null;
+    } catch (error) {
+      return error as Error;
+    }
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure !== undefined) throw this.failure.error;
+  }
+
+  private startEntry(readEntry: ReadEntry): void {
+    const kind = KINDS[readEntry.type];
+    const header: EntryHeader = {
+      name: readEntry.path,
+      kind: kind ?? { unsupported: readEntry.type },
+      size: readEntry.size,
+      mode: readEntry.mode,
+      // A symlink without a target is refused by the guard, not written as an empty link.
+      linkName: kind === 'symlink' ? (readEntry.linkpath ?? '') : readEntry.linkpath,
+    };
+    const entry = this.guard.admit(header);
+    this.current = entry && { entry, file: false };
+    if (entry === undefined) return;
+    switch (entry.kind) {
+      case 'directory':
+        return this.writer.directory(entry);
+      case 'symlink':
+        return this.writer.symlink(entry, entry.linkTarget ?? '');
+      case 'hardlink':
+        return this.writer.hardlink(entry, entry.linkTarget ?? '');
+      case 'file':
+        this.writer.open(entry);
+        this.current = { entry, file: true };
+    }
+  }
+
+  private data(chunk: Buffer): void {
+    const current = this.current;
+    if (current?.file !== true) return; // directory, link or skipped entry: nothing to write
+    this.guard.countBytes(current.entry, chunk.length);
+    this.writer.write(chunk);
+  }
+
+  private endEntry(): void {
+    const current = this.current;
+    this.current = undefined;
+    if (current?.file !== true) return;
+    this.guard.checkComplete(current.entry);
+    this.writer.finish();
+  }
+}
