@@ -126,7 +126,8 @@ void describe('providers against a local mirror of nodejs.org, go.dev and ziglan
           assert.equal(typeof recheck, 'function', 'a digest from an index can be rechecked');
           const file = `node-${upstream}-${platformName}.tar.gz`;
           const served = dists.node.find((a) => a.path === `/dist/${upstream}/${file}`);
-          assert.ok(served, file);
+          const xz = dists.node.find((a) => a.path === `/dist/${upstream}/${file.replace(/\.gz$/, '.xz')}`);
+          assert.ok(served && xz, file);
           assert.deepEqual(resolved, {
             tool: 'node',
             version: upstream.slice(1),
@@ -135,6 +136,8 @@ void describe('providers against a local mirror of nodejs.org, go.dev and ziglan
             url: `https://nodejs.org/dist/${upstream}/${file}`,
             sha256: served.sha256,
             archive: 'tar.gz',
+            // The same tree as .tar.xz, for the installer to choose by link speed.
+            alternative: { url: `https://nodejs.org/dist/${upstream}/${file.replace(/\.gz$/, '.xz')}`, sha256: xz.sha256, archive: 'tar.xz' },
             stripComponents: 1,
             binDirs: ['bin'],
             executables: ['node', 'npm', 'npx'],
@@ -339,14 +342,21 @@ void describe('providers against a local mirror of nodejs.org, go.dev and ziglan
       const own = await publishDists();
       const sumsPath = '/dist/v22.12.0/SHASUMS256.txt';
       const sums = await fetchText(`${own.server.url}${sumsPath}`);
-      const kept = sums.split('\n').filter((line) => !line.endsWith('node-v22.12.0-linux-x64.tar.gz'));
-      assert.equal(kept.length, sums.split('\n').length - 1);
-      own.server.addFile(sumsPath, Buffer.from(kept.join('\n')));
+      // Without the .tar.gz, the .tar.xz is what there is.
+      const withoutGz = sums.split('\n').filter((line) => !line.endsWith('node-v22.12.0-linux-x64.tar.gz'));
+      assert.equal(withoutGz.length, sums.split('\n').length - 1);
+      own.server.addFile(sumsPath, Buffer.from(withoutGz.join('\n')));
+      const xzOnly = await (await client(own.server)).providers.node.resolve(parseVersionSpec('22'), parsePlatform('linux-x64'));
+      assert.equal(xzOnly.url, 'https://nodejs.org/dist/v22.12.0/node-v22.12.0-linux-x64.tar.xz');
+      assert.equal(xzOnly.archive, 'tar.xz');
+      assert.equal(xzOnly.alternative, undefined);
 
+      const kept = withoutGz.filter((line) => !line.endsWith('node-v22.12.0-linux-x64.tar.xz'));
+      own.server.addFile(sumsPath, Buffer.from(kept.join('\n')));
       const { providers } = await client(own.server);
       const error = await rejectsWith(providers.node.resolve(parseVersionSpec('22'), parsePlatform('linux-x64')), 'EINDEX');
       assert.ok(
-        error.message.startsWith(`The index at ${own.server.url}/dist/v22.12.0/SHASUMS256.txt is malformed: no checksum for node-v22.12.0-linux-x64.tar.gz`),
+        error.message.startsWith(`The index at ${own.server.url}/dist/v22.12.0/SHASUMS256.txt is malformed: no checksum for node-v22.12.0-linux-x64.tar.gz or node-v22.12.0-linux-x64.tar.xz`),
         error.message,
       );
       // The other archives of the release still resolve from the same file.

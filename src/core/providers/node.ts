@@ -14,11 +14,12 @@ interface NodeRelease extends ToolRelease {
   files: string[];
 }
 
-/** index.json's file key, the archive's platform part and its kind, per platform. */
-function nodeTarget(platform: Platform, preferred: 'tar.gz' | 'tar.xz'): { key: string; name: string; archive: ArchiveKind } {
-  if (platform.os === 'win32') return { key: `win-${platform.arch}-zip`, name: `win-${platform.arch}`, archive: 'zip' };
-  if (platform.os === 'darwin') return { key: `osx-${platform.arch}-tar`, name: `darwin-${platform.arch}`, archive: preferred };
-  return { key: `linux-${platform.arch}`, name: `linux-${platform.arch}`, archive: preferred };
+/** index.json's file key, the archive's platform part and its kinds (preferred first), per platform. */
+function nodeTarget(platform: Platform, preferred: 'tar.gz' | 'tar.xz'): { key: string; name: string; archives: ArchiveKind[] } {
+  const tarballs: ArchiveKind[] = preferred === 'tar.gz' ? ['tar.gz', 'tar.xz'] : ['tar.xz', 'tar.gz'];
+  if (platform.os === 'win32') return { key: `win-${platform.arch}-zip`, name: `win-${platform.arch}`, archives: ['zip'] };
+  if (platform.os === 'darwin') return { key: `osx-${platform.arch}-tar`, name: `darwin-${platform.arch}`, archives: tarballs };
+  return { key: `linux-${platform.arch}`, name: `linux-${platform.arch}`, archives: tarballs };
 }
 
 /** Node.js from nodejs.org/dist (or a mirror of it): index.json and per-release SHASUMS256.txt. */
@@ -55,26 +56,27 @@ export class NodeProvider implements ToolProvider {
       const why = any ? `${any.upstreamVersion} has no build for ${target.name}` : 'no released version matches';
       throw new QmError('ENOVERSION', `node "${spec.raw}": ${why}`, { found: spec.raw });
     }
-    const file = `node-${release.upstreamVersion}-${target.name}.${target.archive}`;
     const sumsUrl = `${this.baseUrl}/${release.upstreamVersion}/SHASUMS256.txt`;
     // SHASUMS256.txt.asc is the same list, clearsigned by a releaser: when it verifies, its text
     // is what is trusted. A release's checksums never change: keep them as long as the index itself.
     const signed = await this.signatures?.clearsigned('node', `${sumsUrl}.asc`, request);
     const sums = signed !== undefined ? parseShasums(signed, `${sumsUrl}.asc`) : await this.indexes.get(sumsUrl, (body) => parseShasums(body, sumsUrl), request);
-    const sha256 = sums[file];
-    if (!sha256) {
-      // A checksum file without the entry (a mirror caught mid-sync, a bad copy cached): fetch it once more.
-      if (!request.refresh) return this.resolve(spec, platform, { ...request, refresh: true });
-      throw indexError(this.indexes.source(sumsUrl), `no checksum for ${file}`);
-    }
+    // Every kind the release lists: the preferred one is fetched, the other may be chosen by link speed.
+    const files = target.archives.map((archive) => ({ archive, file: `node-${release.upstreamVersion}-${target.name}.${archive}` }));
+    const listed = files.filter(({ file }) => sums[file] !== undefined).map(({ archive, file }) => ({ archive, sha256: sums[file]!, url: `${this.baseUrl}/${release.upstreamVersion}/${file}` }));
+    const [primary, alternative] = listed;
+    // The preferred archive missing may be a mirror caught mid-sync too: look once more before settling for the other.
+    if (primary?.archive !== target.archives[0] && !request.refresh) return this.resolve(spec, platform, { ...request, refresh: true });
+    if (!primary) throw indexError(this.indexes.source(sumsUrl), `no checksum for ${files.map(({ file }) => file).join(' or ')}`);
     return {
       ...this.layout(platform),
       tool: 'node',
       version: release.version,
       upstreamVersion: release.upstreamVersion,
-      url: `${this.baseUrl}/${release.upstreamVersion}/${file}`,
-      sha256,
-      archive: target.archive,
+      url: primary.url,
+      sha256: primary.sha256,
+      archive: primary.archive,
+      ...(alternative ? { alternative } : {}),
       recheck: (again = {}) => this.resolve({ kind: 'exact', raw: release.upstreamVersion, version: release.version }, platform, { ...again, refresh: true }),
     };
   }

@@ -52,6 +52,11 @@ export interface ResolvedToolchain {
   /** Bytes, when the index declares it (Go, Zig); Node's index does not. */
   size?: number;
   archive: ArchiveKind;
+  /**
+   * The same tree in another archive (Node.js: .tar.xz beside .tar.gz), verified by its own
+   * digest. The installer may fetch it instead when it is the cheaper one for this link.
+   */
+  alternative?: ArchiveAlternative;
   /** The archive's single top directory, stripped on extraction. */
   stripComponents: number;
   /** Directories, relative to the unpacked root, that go on PATH. */
@@ -80,6 +85,13 @@ export interface ResolvedToolchain {
    * document that pins them all (Rust's channel manifest), which is what qm.lock records.
    */
   components?: ToolchainComponent[];
+}
+
+export interface ArchiveAlternative {
+  url: string;
+  sha256: string;
+  archive: ArchiveKind;
+  size?: number;
 }
 
 /** Where things are in a toolchain for one platform, whatever its version. */
