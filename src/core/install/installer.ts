@@ -13,6 +13,7 @@ import { syncDirectory } from '../store/atomic-write';
 import type { StoredBlob } from '../store/blobs';
 import { moveAsideAndDelete } from '../store/move-aside';
 import { createTempPath, removeTemp } from '../store/temp-files';
+import { ArchiveChoice, LinkHistory, type ChoiceContext } from './archive-choice';
 import { readReceipt, receiptFor, writeReceipt, type Receipt } from './receipt';
 import { hoistSingleDirectory, unpackComponents } from './components';
 import { StreamingExtraction } from './streaming-extraction';
@@ -61,13 +62,17 @@ export interface InstallRequest {
 export class Installer {
   private readonly flights = new SingleFlight<string, InstalledToolchain, InstallProgress>();
   private readonly layout: HomeLayout;
+  private readonly linkHistory: LinkHistory;
 
   constructor(
     private readonly manager: DownloadManager,
     private readonly locks: LockManager = manager.locks,
     private readonly signatures?: SignatureVerifier,
+    /** How the archive choice reads the clock and this process's CPU wait (tests give their own). */
+    private readonly probe: Pick<ChoiceContext, 'now' | 'cpuWait'> = {},
   ) {
     this.layout = manager.layout;
+    this.linkHistory = new LinkHistory(path.join(this.layout.stateDir, 'link-speed.json'));
   }
 
   dirFor(toolchain: { tool: string; version: string; platform: string }): string {
@@ -126,17 +131,27 @@ export class Installer {
     if (acquired.done) return this.finish(acquired.done, report);
     const { lock } = acquired;
     try {
-      const staging = await createTempPath(this.layout.tmpDir, 'dir');
-      try {
-        // One archive, or several merged into one tree (Rust's components), each fetched once by digest.
-        const size = toolchain.components ? await this.stageComponents(toolchain, staging, signal, report) : (await this.stage(toolchain, staging, signal, report)).size;
-        report('publishing');
-        const receipt = receiptFor(toolchain, size);
-        // The receipt is part of the tree from its first instant at the final path.
-        await writeReceipt(staging, receipt);
-        return this.finish(await this.publish(toolchain, staging, receipt), report);
-      } finally {
-        await removeTemp(staging);
+      // Which of the toolchain's archives (.tar.gz or .tar.xz) is cheaper on this link (archive-choice.ts).
+      const stored = async (sha256: string): Promise<boolean> => (await this.manager.store.find(sha256)) !== undefined;
+      const choice = await ArchiveChoice.start(toolchain, { ...this.probe, history: this.linkHistory, stored });
+      for (;;) {
+        const chosen: ResolvedToolchain = { ...toolchain, ...choice.current };
+        const staging = await createTempPath(this.layout.tmpDir, 'dir');
+        try {
+          // One archive, or several merged into one tree (Rust's components), each fetched once by digest.
+          const size = chosen.components ? await this.stageComponents(chosen, staging, signal, report) : (await this.stage(chosen, staging, signal, report, choice)).size;
+          report('publishing');
+          const receipt = receiptFor(chosen, size);
+          // The receipt is part of the tree from its first instant at the final path.
+          await writeReceipt(staging, receipt);
+          await choice.recorded();
+          return this.finish(await this.publish(chosen, staging, receipt), report);
+        } catch (error) {
+          // The link favours the other archive: its transfer was dropped early, fetch that one.
+          if (!choice.switched(error)) throw error;
+        } finally {
+          await removeTemp(staging);
+        }
       }
     } finally {
       await lock.release();
@@ -153,18 +168,20 @@ export class Installer {
     staging: string,
     signal: AbortSignal,
     report: (phase: InstallPhase, extra?: Partial<InstallProgress>) => void,
+    choice: ArchiveChoice,
   ): Promise<StoredBlob> {
     const streaming = toolchain.archive === 'zip' ? undefined : new StreamingExtraction(toolchain.archive, staging, toolchain.stripComponents);
     try {
       for (let attempt = 1; ; attempt++) {
         if (attempt > 1) await streaming?.tee.restart();
+        const watched = choice.watch(signal, (download) => report('downloading', { download }));
         const blob = await this.manager.fetchBlob({
           url: toolchain.url,
           sha256: toolchain.sha256,
           ...(toolchain.size !== undefined ? { size: toolchain.size } : {}),
-          signal,
-          onProgress: (download) => report('downloading', { download }),
-          ...(streaming ? { tee: streaming.tee } : {}),
+          ...(watched.signal ? { signal: watched.signal } : {}),
+          onProgress: watched.onProgress,
+          ...(streaming ? { tee: choice.observe(streaming.tee) } : {}),
         });
         if (toolchain.signature) await this.checkSignature(toolchain.signature, blob.path, signal);
         report('extracting');

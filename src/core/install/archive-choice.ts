@@ -1,0 +1,215 @@
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import type { ArchiveKind } from '../archive';
+import type { DownloadProgress } from '../download-manager';
+import { QmError } from '../errors';
+import type { ResolvedToolchain } from '../providers/types';
+import { writeFileAtomic } from '../store/atomic-write';
+
+/** One archive of a toolchain: the resolved one or its alternative. */
+export interface ArchiveCandidate {
+  url: string;
+  sha256: string;
+  archive: ArchiveKind;
+  size?: number;
+}
+
+/**
+ * Below this link speed a .tar.xz installs sooner than a .tar.gz. A Node.js .tar.xz is ~55 % of
+ * the .tar.gz, but decoding it costs ~2.5 s of one core for a 190 MB tree (about 12-20 MB/s of
+ * compressed input on current x64) against ~0.5 s for gzip. The xz transfer overlaps the decoding,
+ * so xz wins once the .tar.gz alone takes longer to arrive than xz takes to decode:
+ * S_gz / B > S_xz / R_xz, i.e. B < (S_gz / S_xz) × R_xz ≈ 1.8 × 13..20 MB/s. The lower end is
+ * taken: on a link faster than this, gzip is never the slower choice by much.
+ */
+export const XZ_BELOW_BYTES_PER_SECOND = 24 * 1024 * 1024;
+
+/** A measured speed older than this says little about today's link. */
+const HISTORY_MAX_AGE_MS = 7 * 24 * 3600 * 1000;
+/** Rate windows shorter than this are noise (progress comes about every 100 ms). */
+const MIN_WINDOW_MS = 80;
+/** A steady rate is trusted after this long; TCP's slow start is over by then on most links. */
+const STEADY_AFTER_MS = 250;
+/** A rate still growing is taken as it is after this long. */
+const DECIDE_BY_MS = 1000;
+/** Switching throws away what arrived: not past half of the transfer. */
+const MAX_SWITCH_FRACTION = 0.5;
+
+interface LinkRecord {
+  bytesPerSecond: number;
+  at: string;
+}
+
+/** The last measured download speed per host, in QM_HOME/state: best effort, never an error. */
+export class LinkHistory {
+  constructor(
+    private readonly file: string,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async speedOf(url: string): Promise<number | undefined> {
+    const record = (await this.read())[hostOf(url)];
+    if (record === undefined || !(record.bytesPerSecond > 0)) return undefined;
+    const age = this.now() - Date.parse(record.at);
+    return age >= 0 && age < HISTORY_MAX_AGE_MS ? record.bytesPerSecond : undefined;
+  }
+
+  async record(url: string, bytesPerSecond: number): Promise<void> {
+    try {
+      const records = await this.read();
+      records[hostOf(url)] = { bytesPerSecond: Math.round(bytesPerSecond), at: new Date(this.now()).toISOString() };
+      await fs.mkdir(path.dirname(this.file), { recursive: true });
+      await writeFileAtomic(this.file, `${JSON.stringify(records, null, 2)}\n`, { action: 'record the link speed in' });
+    } catch {
+      // A lost record only costs the next install its head start.
+    }
+  }
+
+  private async read(): Promise<Record<string, LinkRecord>> {
+    try {
+      const parsed: unknown = JSON.parse(await fs.readFile(this.file, 'utf8'));
+      return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, LinkRecord>) : {};
+    } catch {
+      return {};
+    }
+  }
+}
+
+export interface ChoiceContext {
+  history: LinkHistory;
+  /** Whether a blob is already stored (then that archive costs nothing to fetch). */
+  stored(sha256: string): Promise<boolean>;
+  now?: () => number;
+}
+
+/**
+ * Which of a toolchain's archives to fetch: one already stored; else the one the link's last
+ * measured speed favours; else the resolved one, watched while it downloads. Once the rate is
+ * known (steady, or clearly above the threshold) a transfer of the costlier kind is dropped, at
+ * most once and never past half way, and the other archive fetched instead. The measured speed
+ * is kept for the next install from that host.
+ */
+export class ArchiveChoice {
+  private readonly switchReason = new QmError('ECANCELLED', 'Switching to the archive that is cheaper on this link');
+  private decided = false;
+  private recording: Promise<void> = Promise.resolve();
+  private switchedOnce = false;
+  private readonly now: () => number;
+
+  private constructor(
+    private readonly candidates: ArchiveCandidate[],
+    public current: ArchiveCandidate,
+    private readonly history: LinkHistory,
+    private watching: boolean,
+    now: (() => number) | undefined,
+  ) {
+    this.now = now ?? (() => performance.now());
+  }
+
+  static async start(toolchain: ResolvedToolchain, context: ChoiceContext): Promise<ArchiveChoice> {
+    const primary: ArchiveCandidate = { url: toolchain.url, sha256: toolchain.sha256, archive: toolchain.archive, ...(toolchain.size !== undefined ? { size: toolchain.size } : {}) };
+    const candidates = toolchain.alternative ? [primary, toolchain.alternative] : [primary];
+    const make = (current: ArchiveCandidate, watching: boolean): ArchiveChoice => new ArchiveChoice(candidates, current, context.history, watching, context.now);
+    if (candidates.length === 1) return make(primary, false);
+    for (const candidate of candidates) {
+      if (await context.stored(candidate.sha256)) return make(candidate, false);
+    }
+    const known = await context.history.speedOf(primary.url);
+    const first = known === undefined ? primary : (candidates.find((c) => c.archive === preferredKind(known)) ?? primary);
+    return make(first, true);
+  }
+
+  /**
+   * What to give the download of `current`: a signal that also aborts when this choice switches,
+   * and a progress listener that measures the link (and passes every event on).
+   */
+  watch(parent: AbortSignal | undefined, onProgress: (progress: DownloadProgress) => void): { signal: AbortSignal | undefined; onProgress: (progress: DownloadProgress) => void } {
+    if (!this.watching) return { signal: parent, onProgress };
+    const controller = new AbortController();
+    const signal = parent ? AbortSignal.any([parent, controller.signal]) : controller.signal;
+    const meter = new RateWindow(this.now);
+    return {
+      signal,
+      onProgress: (progress) => {
+        onProgress(progress);
+        if (this.decided || progress.state !== 'downloading') {
+          if (!this.decided && progress.state === 'verifying') this.finishedUnmeasured(meter, progress);
+          return;
+        }
+        const rate = meter.update(progress.received);
+        if (rate === undefined) return;
+        this.decided = true;
+        this.recording = this.history.record(this.current.url, rate);
+        const other = this.candidates.find((c) => c.archive === preferredKind(rate));
+        const early = progress.total === undefined || progress.received < progress.total * MAX_SWITCH_FRACTION;
+        if (other && other !== this.current && !this.switchedOnce && early) controller.abort(this.switchReason);
+      },
+    };
+  }
+
+  /** Settles once the measured speed is on disk (recording never fails). */
+  recorded(): Promise<void> {
+    return this.recording;
+  }
+
+  /** After a download failed: whether it was this choice dropping it; `current` is then the other archive. */
+  switched(error: unknown): boolean {
+    if (error !== this.switchReason || this.switchedOnce) return false;
+    this.switchedOnce = true;
+    this.current = this.candidates.find((c) => c !== this.current)!;
+    // The new transfer is not watched: one switch per install, no flapping between the two.
+    this.watching = false;
+    return true;
+  }
+
+  /** A transfer too quick to measure on the way: its overall rate is still worth remembering. */
+  private finishedUnmeasured(meter: RateWindow, progress: DownloadProgress): void {
+    this.decided = true;
+    const rate = meter.overall(progress.received);
+    if (rate !== undefined) this.recording = this.history.record(this.current.url, rate);
+  }
+}
+
+function preferredKind(bytesPerSecond: number): ArchiveKind {
+  return bytesPerSecond < XZ_BELOW_BYTES_PER_SECOND ? 'tar.xz' : 'tar.gz';
+}
+
+/** The download rate over successive windows, from the first body byte. */
+class RateWindow {
+  private start: { at: number; received: number } | undefined;
+  private previous: { at: number; received: number; rate?: number } | undefined;
+
+  constructor(private readonly now: () => number) {}
+
+  /** The link's rate once it can be told (clearly fast, steady, or after long enough), else undefined. */
+  update(received: number): number | undefined {
+    const at = this.now();
+    if (this.start === undefined) {
+      if (received > 0) this.start = this.previous = { at, received };
+      return undefined;
+    }
+    const previous = this.previous!;
+    if (at - previous.at < MIN_WINDOW_MS) return undefined;
+    const rate = ((received - previous.received) * 1000) / (at - previous.at);
+    this.previous = { at, received, rate };
+    const elapsed = at - this.start.at;
+    if (rate >= XZ_BELOW_BYTES_PER_SECOND) return rate;
+    const steady = previous.rate !== undefined && rate <= previous.rate * 1.25;
+    if ((elapsed >= STEADY_AFTER_MS && steady) || elapsed >= DECIDE_BY_MS) return rate;
+    return undefined;
+  }
+
+  overall(received: number): number | undefined {
+    if (this.start === undefined) return undefined;
+    const elapsed = this.now() - this.start.at;
+    return elapsed > 0 ? ((received - this.start.received) * 1000) / elapsed : undefined;
+  }
+}
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return url;
+  }
+}
