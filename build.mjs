@@ -6,7 +6,10 @@ const watch = process.argv.includes('--watch');
 const entries = {
   extension: 'src/extension/extension.ts',
   server: 'src/server/server.ts',
-  cli: 'src/cli/main.ts',
+  // `qm`: a small entry answering --version and the which/env/exec fast path; the rest of the CLI
+  // is out/cli-main.js, loaded on demand.
+  cli: 'src/cli/entry.ts',
+  'cli-main': 'src/cli/main.ts',
   // undici (over half of each bundle) in its own file, loaded on the first download only: the
   // extension's activation and commands like `qm which` never parse it.
   dispatcher: 'src/core/fetch/dispatcher.ts',
@@ -31,20 +34,23 @@ const options = {
   logLevel: 'info',
 };
 
-/**
- * Downloader's deferred require('./dispatcher') stays a run-time require of out/dispatcher.js
- * (its own entry above). Only that one import: undici has files named dispatcher too.
- */
+/** Run-time requires between bundles: [importing source file, request, the bundle it means]. */
+const DEFERRED = [
+  // undici has files named dispatcher too: only the downloader's own import is deferred.
+  [path.join('src', 'core', 'fetch', 'downloader.ts'), './dispatcher', './dispatcher'],
+  [path.join('src', 'cli', 'entry.ts'), './main', './cli-main.js'],
+  [path.join('src', 'core', 'signatures', 'verifier.ts'), './openpgp-verify', './openpgp-verify'],
+];
+
+/** Keeps each deferred require a run-time require of the other bundle in out/. */
 function deferredDispatcher() {
   return {
-    name: 'deferred-dispatcher',
+    name: 'deferred-bundles',
     setup(build) {
-      build.onResolve({ filter: /^\.\/dispatcher$/ }, (args) =>
-        args.importer.endsWith(path.join('src', 'core', 'fetch', 'downloader.ts')) ? { path: './dispatcher', external: true } : undefined,
-      );
-      build.onResolve({ filter: /^\.\/openpgp-verify$/ }, (args) =>
-        args.importer.endsWith(path.join('src', 'core', 'signatures', 'verifier.ts')) ? { path: './openpgp-verify', external: true } : undefined,
-      );
+      build.onResolve({ filter: /^\.\/(dispatcher|main|openpgp-verify)$/ }, (args) => {
+        const match = DEFERRED.find(([importer, request]) => args.importer.endsWith(importer) && args.path === request);
+        return match ? { path: match[2], external: true } : undefined;
+      });
     },
   };
 }

@@ -15,6 +15,7 @@ import { uninstallCommand } from './commands/uninstall';
 import { whichCommand } from './commands/which';
 import { CliContext, type CliStreams } from './context';
 import { EXIT_OK, exitCodeFor } from './exit-codes';
+import { interruptSignal } from './interrupt';
 
 const COMMANDS: Command[] = [installCommand, uninstallCommand, listCommand, useCommand, whichCommand, execCommand, envCommand, lockCommand, gcCommand, doctorCommand, coordinatorCommand];
 
@@ -120,16 +121,11 @@ function toQmError(error: unknown): QmError {
   return new QmError('EIO', error instanceof Error ? error.message : String(error), { cause: error });
 }
 
-if (require.main === module) {
-  // Ctrl-C cancels the run's work (downloads, waits) and lets the error boundary clean up;
-  // a second Ctrl-C exits at once.
-  const controller = new AbortController();
-  process.once('SIGINT', () => {
-    controller.abort(new QmError('ECANCELLED', 'Interrupted'));
-    process.once('SIGINT', () => process.exit(130));
-  });
-  process.once('SIGTERM', () => controller.abort(new QmError('ECANCELLED', 'Terminated')));
-  void main(process.argv.slice(2), undefined, undefined, controller.signal).then((code) => {
+/** Runs `qm` with this process's arguments and streams, and sets its exit code. */
+export function runCli(argv: string[] = process.argv.slice(2), signal: AbortSignal = interruptSignal()): Promise<void> {
+  return main(argv, undefined, undefined, signal).then((code) => {
     process.exitCode = code;
   });
 }
+
+if (require.main === module) void runCli();

@@ -61,7 +61,8 @@ describe('qm install across processes (the rustup case, kills, recovery)', () =>
 
   it('8 installs of one version and 3 of others at once: all succeed, each archive fetched once, every tree intact', async () => {
     const others = ['v20.18.1', 'v18.20.4', 'v23.3.0'];
-    for (const version of ['v22.12.0', ...others]) server.fault(archive(version).path, { kind: 'throttle', bytesPerSecond: 2 * 1024 * 1024 });
+    const both = (version: string): PublishedArtifact[] => artifacts.filter((a) => a.version === version);
+    for (const version of ['v22.12.0', ...others]) for (const a of both(version)) server.fault(a.path, { kind: 'throttle', bytesPerSecond: 2 * 1024 * 1024 });
     const runs = [
       ...Array.from({ length: 8 }, () => runQm(['install', 'node@22.12.0'], { cwd: project, env: env() })),
       ...others.map((v) => runQm(['install', `node@${v.slice(1)}`], { cwd: project, env: env() })),
@@ -69,7 +70,10 @@ describe('qm install across processes (the rustup case, kills, recovery)', () =>
     const results = await Promise.all(runs);
     for (const result of results) assert.equal(result.code, 0, result.stderr);
     for (const version of ['v22.12.0', ...others]) {
-      assert.equal(server.stats(archive(version).path).gets, 1, `${version} fetched once`);
+      // On this slow link the .tar.gz may be dropped early for the .tar.xz: one whole download, at most one GET of each.
+      const stats = both(version).map((a) => server.stats(a.path));
+      assert.equal(stats.reduce((sum, s) => sum + s.fullBodies, 0), 1, `${version} fetched whole once`);
+      assert.ok(stats.every((s) => s.gets <= 1), `${version}: ${stats.map((s) => s.gets).join(' + ')} GETs`);
       await assertInstalled(version);
     }
     const installedNow = results.slice(0, 8).filter((r) => r.stdout.includes(': installed in')).length;

@@ -1,17 +1,7 @@
-import * as path from 'node:path';
 import { QmError } from '../../core/errors';
 import type { Command } from '../command';
 import { activeTools } from '../active';
-
-const SHELLS = ['bash', 'zsh', 'fish', 'powershell'] as const;
-type Shell = (typeof SHELLS)[number];
-
-function render(shell: Shell, dirs: string[]): string {
-  const joined = dirs.join(path.delimiter);
-  if (shell === 'fish') return `set -gx PATH ${dirs.map((d) => JSON.stringify(d)).join(' ')} $PATH\n`;
-  if (shell === 'powershell') return `$env:PATH = ${JSON.stringify(joined + path.delimiter)} + $env:PATH\n`;
-  return `export PATH=${JSON.stringify(joined)}${path.delimiter}"$PATH"\n`;
-}
+import { renderPath, SHELLS, type Shell } from '../shell-env';
 
 /** A toolchain's own variables (JAVA_HOME); the names come from receipts, so only plain names are written. */
 function renderVariable(shell: Shell, name: string, value: string): string {
@@ -42,7 +32,7 @@ export const envCommand: Command = {
     }
     if (context.flags.json) context.json({ PATH: dirs, env: vars, tools: tools.map((t) => ({ tool: t.toolchain.tool, version: t.toolchain.version, installed: Boolean(t.installed) })) });
     else {
-      if (dirs.length > 0) context.write(render(shell as Shell, dirs));
+      if (dirs.length > 0) context.write(renderPath(shell as Shell, dirs));
       for (const [name, value] of Object.entries(vars)) context.write(renderVariable(shell as Shell, name, value));
     }
     return 0;

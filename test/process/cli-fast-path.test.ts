@@ -1,0 +1,114 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { MirrorServer } from '../fixtures/mirror-server';
+import { DEFAULT_RELEASES, publishNodeDist } from '../fixtures/node-dist';
+import { QM_CLI } from '../helpers/child';
+import { tempHome } from '../helpers/temp-home';
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  /** Whether the full CLI (out/cli-main.js) was loaded, or the small entry answered alone. */
+  full: boolean;
+}
+
+describe('qm which/env/exec fast path: the small entry answers from the recorded plan while it holds', () => {
+  let server: MirrorServer;
+  let home: string;
+  let project: string;
+  let hook: string;
+  let dispose: () => Promise<void>;
+
+  before(async () => {
+    server = await MirrorServer.start();
+    await publishNodeDist(server, DEFAULT_RELEASES, { platforms: ['linux-x64'] });
+  });
+  after(() => server.close());
+  beforeEach(async () => {
+    ({ home, dispose } = await tempHome());
+    project = path.join(home, 'project');
+    await fs.mkdir(project);
+    // Preloaded into each qm: writes the modules it loaded to $QM_TEST_LOADED at exit.
+    hook = path.join(home, 'loaded-hook.js');
+    await fs.writeFile(hook, "process.on('exit', () => require('fs').writeFileSync(process.env.QM_TEST_LOADED, JSON.stringify(Object.keys(require.cache))));\n");
+  });
+  afterEach(() => dispose());
+
+  let runs = 0;
+  async function qm(args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<Run> {
+    const loaded = path.join(home, `loaded-${++runs}.json`);
+    const env = { ...process.env, QM_HOME: path.join(home, 'qm'), QM_MIRROR_NODE: `${server.url}/dist`, QM_PLATFORM: 'linux-x64', QM_COORDINATOR: 'off', QM_TEST_LOADED: loaded, ...extraEnv };
+    const child = spawn(process.execPath, ['--require', hook, QM_CLI, ...args], { cwd: project, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));
+    child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    const modules = JSON.parse(await fs.readFile(loaded, 'utf8')) as string[];
+    return { code, stdout, stderr, full: modules.some((file) => file.endsWith(`${path.sep}cli-main.js`)) };
+  }
+
+  async function same(args: string[], expectFast: boolean, extraEnv: NodeJS.ProcessEnv = {}): Promise<string> {
+    const result = await qm(args, extraEnv);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.full, !expectFast, `qm ${args.join(' ')} ${expectFast ? 'should answer without' : 'should load'} the full CLI`);
+    return result.stdout;
+  }
+
+  it('answers which, env and exec exactly as the full CLI did, and stops as soon as anything it rests on changes', async () => {
+    const manifest = path.join(project, 'qm.toml');
+    await fs.writeFile(manifest, '[tools]\nnode = "22"\n');
+    assert.equal((await qm(['install'])).code, 0);
+
+    const which = await same(['which', 'node'], false);
+    assert.equal(await same(['which', 'node'], true), which);
+    const env = await same(['env', '--shell', 'fish'], true);
+    assert.match(env, /^set -gx PATH ".*22\.12\.0-linux-x64\/bin" \$PATH\n$/);
+    assert.equal(await same(['env', '--shell=fish'], true), env);
+    assert.equal((await same(['exec', '--', 'node', '--version'], true)).trim(), 'v22.12.0');
+    const exit = await qm(['exec', '--', 'sh', '-c', 'exit 7']);
+    assert.deepEqual([exit.code, exit.full], [7, false], "the command's exit code, from the fast path");
+
+    // Edited manifest: the full CLI again (and it records anew).
+    await fs.writeFile(manifest, '[tools]\nnode = "20"\n');
+    const missing = await qm(['which', 'node']);
+    assert.equal(missing.full, true);
+    assert.equal(missing.code, 1, 'node 20 is not installed');
+    await fs.writeFile(manifest, '[tools]\nnode = "22"\n');
+    await same(['which', 'node'], false);
+    await same(['which', 'node'], true);
+
+    // A qm.lock appearing beside it, another platform or mirror, flags the fast path does not take.
+    await fs.writeFile(path.join(project, 'qm.lock'), '# not yet\n');
+    assert.equal((await qm(['which', 'node'])).full, true);
+    await fs.rm(path.join(project, 'qm.lock'));
+    await same(['which', 'node'], true); // as it was when recorded
+    await same(['env', '--json'], false);
+    await same(['which', 'node'], false, { QM_MIRROR_NODE: `${server.url}/dist/` });
+
+    // One record per manifest: the other mirror's replaced it, so the full CLI once more.
+    await same(['which', 'node'], false);
+    await same(['which', 'node'], true);
+    // The toolchain uninstalled: its receipt is gone, so the record no longer holds.
+
+    assert.equal((await qm(['uninstall', 'node@22.12.0'])).code, 0);
+    const gone = await qm(['which', 'node']);
+    assert.deepEqual([gone.code, gone.full], [1, true]);
+    assert.match(gone.stderr, /ENOTINSTALLED/);
+  });
+
+  it('a manifest with warnings is always read by the full CLI, which prints them', async () => {
+    await fs.writeFile(path.join(project, 'qm.toml'), '[tools]\nnode = "22"\n\n[unknown-table]\nx = 1\n');
+    assert.equal((await qm(['install'])).code, 0);
+    for (let i = 0; i < 2; i++) {
+      const result = await qm(['which', 'node']);
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(result.full, true);
+      assert.match(result.stderr, /warning/);
+    }
+  });
+});
