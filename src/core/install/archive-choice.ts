@@ -1,7 +1,9 @@
+import { readFileSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import type { ArchiveKind } from '../archive';
 import type { DownloadProgress } from '../download-manager';
+import type { ByteTee } from '../fetch/types';
 import { QmError } from '../errors';
 import type { ResolvedToolchain } from '../providers/types';
 import { writeFileAtomic } from '../store/atomic-write';
@@ -34,6 +36,12 @@ const STEADY_AFTER_MS = 250;
 const DECIDE_BY_MS = 1000;
 /** Switching throws away what arrived: not past half of the transfer. */
 const MAX_SWITCH_FRACTION = 0.5;
+/**
+ * A slow rate is the link's only if this process was mostly waiting for bytes: when its main thread
+ * waited this share of the time for a CPU, or the extractor held the download back this long,
+ * the rate says that CPU is short, and xz (the CPU-hungry choice) would only be slower.
+ */
+const MAX_BUSY_SHARE = 0.25;
 
 interface LinkRecord {
   bytesPerSecond: number;
@@ -80,6 +88,18 @@ export interface ChoiceContext {
   /** Whether a blob is already stored (then that archive costs nothing to fetch). */
   stored(sha256: string): Promise<boolean>;
   now?: () => number;
+  /** Milliseconds this process's main thread has waited for a CPU so far; default from /proc/self/schedstat. */
+  cpuWait?: () => number | undefined;
+}
+
+/** Run-queue wait of the main thread (Linux); undefined where the kernel does not say. */
+export function schedulerWaitMs(): number | undefined {
+  try {
+    const wait = Number(readFileSync('/proc/self/schedstat', 'utf8').split(' ')[1]);
+    return Number.isFinite(wait) ? wait / 1e6 : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -95,21 +115,25 @@ export class ArchiveChoice {
   private recording: Promise<void> = Promise.resolve();
   private switchedOnce = false;
   private readonly now: () => number;
+  private readonly cpuWait: () => number | undefined;
+  /** Time the download spent waiting for the extractor to take its bytes. */
+  private teeWaitMs = 0;
 
   private constructor(
     private readonly candidates: ArchiveCandidate[],
     public current: ArchiveCandidate,
     private readonly history: LinkHistory,
     private watching: boolean,
-    now: (() => number) | undefined,
+    context: ChoiceContext,
   ) {
-    this.now = now ?? (() => performance.now());
+    this.now = context.now ?? (() => performance.now());
+    this.cpuWait = context.cpuWait ?? schedulerWaitMs;
   }
 
   static async start(toolchain: ResolvedToolchain, context: ChoiceContext): Promise<ArchiveChoice> {
     const primary: ArchiveCandidate = { url: toolchain.url, sha256: toolchain.sha256, archive: toolchain.archive, ...(toolchain.size !== undefined ? { size: toolchain.size } : {}) };
     const candidates = toolchain.alternative ? [primary, toolchain.alternative] : [primary];
-    const make = (current: ArchiveCandidate, watching: boolean): ArchiveChoice => new ArchiveChoice(candidates, current, context.history, watching, context.now);
+    const make = (current: ArchiveCandidate, watching: boolean): ArchiveChoice => new ArchiveChoice(candidates, current, context.history, watching, context);
     if (candidates.length === 1) return make(primary, false);
     for (const candidate of candidates) {
       if (await context.stored(candidate.sha256)) return make(candidate, false);
@@ -127,7 +151,7 @@ export class ArchiveChoice {
     if (!this.watching) return { signal: parent, onProgress };
     const controller = new AbortController();
     const signal = parent ? AbortSignal.any([parent, controller.signal]) : controller.signal;
-    const meter = new RateWindow(this.now);
+    const meter = new RateWindow(this.now, () => ({ cpuWait: this.cpuWait(), teeWait: this.teeWaitMs }));
     return {
       signal,
       onProgress: (progress) => {
@@ -139,11 +163,29 @@ export class ArchiveChoice {
         const rate = meter.update(progress.received);
         if (rate === undefined) return;
         this.decided = true;
+        // Held back by our own CPU or extractor: not the link's speed, and no reason for xz.
+        if (rate < XZ_BELOW_BYTES_PER_SECOND && meter.busyShare() > MAX_BUSY_SHARE) return;
         this.recording = this.history.record(this.current.url, rate);
         const other = this.candidates.find((c) => c.archive === preferredKind(rate));
         const early = progress.total === undefined || progress.received < progress.total * MAX_SWITCH_FRACTION;
         if (other && other !== this.current && !this.switchedOnce && early) controller.abort(this.switchReason);
       },
+    };
+  }
+
+  /** The tee to give the download: the same, timed, so a download held back by the extractor is not taken for a slow link. */
+  observe(tee: ByteTee): ByteTee {
+    if (!this.watching) return tee;
+    return {
+      write: async (chunk) => {
+        const start = this.now();
+        try {
+          await tee.write(chunk);
+        } finally {
+          this.teeWaitMs += this.now() - start;
+        }
+      },
+      restart: () => tee.restart(),
     };
   }
 
@@ -174,18 +216,29 @@ function preferredKind(bytesPerSecond: number): ArchiveKind {
   return bytesPerSecond < XZ_BELOW_BYTES_PER_SECOND ? 'tar.xz' : 'tar.gz';
 }
 
+interface Waits {
+  cpuWait: number | undefined;
+  teeWait: number;
+}
+
 /** The download rate over successive windows, from the first body byte. */
 class RateWindow {
-  private start: { at: number; received: number } | undefined;
+  private start: { at: number; received: number; waits: Waits } | undefined;
   private previous: { at: number; received: number; rate?: number } | undefined;
 
-  constructor(private readonly now: () => number) {}
+  constructor(
+    private readonly now: () => number,
+    private readonly waits: () => Waits,
+  ) {}
 
   /** The link's rate once it can be told (clearly fast, steady, or after long enough), else undefined. */
   update(received: number): number | undefined {
     const at = this.now();
     if (this.start === undefined) {
-      if (received > 0) this.start = this.previous = { at, received };
+      if (received > 0) {
+        this.start = { at, received, waits: this.waits() };
+        this.previous = { at, received };
+      }
       return undefined;
     }
     const previous = this.previous!;
@@ -197,6 +250,16 @@ class RateWindow {
     const steady = previous.rate !== undefined && rate <= previous.rate * 1.25;
     if ((elapsed >= STEADY_AFTER_MS && steady) || elapsed >= DECIDE_BY_MS) return rate;
     return undefined;
+  }
+
+  /** The larger share of the time since the first byte spent waiting for a CPU or for the extractor. */
+  busyShare(): number {
+    if (this.start === undefined) return 0;
+    const elapsed = this.now() - this.start.at;
+    if (!(elapsed > 0)) return 0;
+    const waits = this.waits();
+    const cpu = waits.cpuWait !== undefined && this.start.waits.cpuWait !== undefined ? waits.cpuWait - this.start.waits.cpuWait : 0;
+    return Math.max(cpu, waits.teeWait - this.start.waits.teeWait) / elapsed;
   }
 
   overall(received: number): number | undefined {
