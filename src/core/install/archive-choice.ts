@@ -34,6 +34,8 @@ const MIN_WINDOW_MS = 80;
 const STEADY_AFTER_MS = 250;
 /** A rate still growing is taken as it is after this long. */
 const DECIDE_BY_MS = 1000;
+/** Smaller archives are fetched as resolved: too short to measure a link on, too small for the choice to matter. */
+const MIN_CHOICE_BYTES = 16 * 1024 * 1024;
 /** Switching throws away what arrived: not past half of the transfer. */
 const MAX_SWITCH_FRACTION = 0.5;
 /**
@@ -156,6 +158,8 @@ export class ArchiveChoice {
       signal,
       onProgress: (progress) => {
         onProgress(progress);
+        const small = progress.total === undefined || progress.total < MIN_CHOICE_BYTES;
+        if (!this.decided && progress.state === 'downloading' && small) this.decided = true;
         if (this.decided || progress.state !== 'downloading') {
           if (!this.decided && progress.state === 'verifying') this.finishedUnmeasured(meter, progress);
           return;
