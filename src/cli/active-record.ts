@@ -3,20 +3,22 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { platformId, type Platform } from '../core/platform';
 import { writeFileAtomic } from '../core/store/atomic-write';
+import { VERSION_FILE_NAMES } from '../core/manifest/version-files';
 import { QM_VERSION } from '../core/version';
 
 /**
  * What the full CLI resolved for one manifest, kept in QM_HOME/state/active so that `qm which`,
  * `qm env` and `qm exec` can answer the next time without parsing TOML or resolving versions
- * (src/cli/fast-path.ts). It holds while the manifest and its qm.lock are unchanged (size, mtime,
- * ctime, inode), every receipt is still there, and, for a plan read from the indexes, for at most
+ * (src/cli/fast-path.ts). It holds while the manifest, its qm.lock and the version files beside it
+ * are unchanged (size, mtime, ctime, inode; present or not), every receipt is still there, and, for a plan read from the indexes, for at most
  * an index's time to live. Anything else is a miss, and the full CLI answers and writes it anew.
  */
 export interface ActiveRecord {
   manifest: string;
   /** resolutionKey() when written: platform, mirrors, qm's version. */
   key: string;
-  stamps: { manifest: string; lock: string | null };
+  /** The manifest's, then qm.lock's and every version file's beside it (null: absent). */
+  stamps: { manifest: string; beside: Array<string | null> };
   /** Epoch ms after which the indexes may say otherwise; null for a plan read from qm.lock. */
   validUntil: number | null;
   tools: ActiveRecordTool[];
@@ -29,11 +31,14 @@ export interface ActiveRecordTool {
   binPaths: string[];
   /** The receipt whose presence says the toolchain is still installed. */
   receipt: string;
+  /** The toolchain's own variables (JAVA_HOME) from its receipt; null when it was not installed yet. */
+  env: Record<string, string> | null;
 }
 
 /** How long a plan resolved from the indexes stands: the index cache's own time to live. */
 export const INDEX_PLAN_LIFETIME_MS = 60 * 60 * 1000;
-const LOCK_FILE = 'qm.lock';
+/** What is read beside a manifest: qm.lock, and the version files that add tools to it. */
+const BESIDE: readonly string[] = ['qm.lock', ...VERSION_FILE_NAMES];
 
 /** Everything besides the manifest that changes what it resolves to. */
 export function resolutionKey(env: NodeJS.ProcessEnv, platform: Platform): string {
@@ -50,10 +55,11 @@ export async function stampOf(file: string): Promise<string | null> {
   }
 }
 
-/** The manifest's and its qm.lock's stamps, taken before either is read. */
+/** The stamps of the manifest and of what is read beside it, taken before any of it is read. */
 export async function stampsOf(manifest: string): Promise<ActiveRecord['stamps'] | undefined> {
-  const [stamp, lock] = await Promise.all([stampOf(manifest), stampOf(path.join(path.dirname(manifest), LOCK_FILE))]);
-  return stamp === null ? undefined : { manifest: stamp, lock };
+  const dir = path.dirname(manifest);
+  const [stamp, ...beside] = await Promise.all([stampOf(manifest), ...BESIDE.map((name) => stampOf(path.join(dir, name)))]);
+  return stamp === null || stamp === undefined ? undefined : { manifest: stamp, beside };
 }
 
 function recordFile(home: string, manifest: string): string {
@@ -71,7 +77,7 @@ export async function readActiveRecord(home: string, manifest: string, key: stri
   if (record.manifest !== manifest || record.key !== key || !Array.isArray(record.tools)) return undefined;
   if (record.validUntil !== null && !(now < record.validUntil)) return undefined;
   const stamps = await stampsOf(manifest);
-  if (stamps?.manifest !== record.stamps.manifest || stamps.lock !== record.stamps.lock) return undefined;
+  if (stamps === undefined || JSON.stringify(stamps) !== JSON.stringify(record.stamps)) return undefined;
   const installed = await Promise.all(record.tools.map((tool) => stampOf(tool.receipt)));
   return installed.every((stamp) => stamp !== null) ? record.tools : undefined;
 }

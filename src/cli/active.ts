@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import { QmError } from '../core/errors';
 import type { InstalledToolchain } from '../core/install/installer';
 import { receiptPath } from '../core/install/receipt';
-import { findManifest } from '../core/manifest/locate';
+import { findManifest } from '../core/manifest/find';
 import type { ResolvedToolchain } from '../core/providers/types';
 import { INDEX_PLAN_LIFETIME_MS, resolutionKey, stampsOf, writeActiveRecord } from './active-record';
 import type { CliContext } from './context';
@@ -40,9 +40,10 @@ export async function activeTools(context: CliContext, overrides: string[] = [],
       key: resolutionKey(context.env, context.platform),
       stamps,
       validUntil: run.fromLock ? null : Date.now() + INDEX_PLAN_LIFETIME_MS,
-      tools: active.map(({ toolchain }) => {
+      tools: active.map(({ toolchain, installed }) => {
         const dir = context.core.installer.dirFor(toolchain);
-        return { tool: toolchain.tool, version: toolchain.version, executables: toolchain.executables, binPaths: toolchain.binDirs.map((bin) => path.join(dir, bin)), receipt: receiptPath(dir) };
+        const binPaths = installed?.binPaths ?? toolchain.binDirs.map((bin) => path.join(dir, bin));
+        return { tool: toolchain.tool, version: toolchain.version, executables: toolchain.executables, binPaths, receipt: receiptPath(dir), env: installed ? installed.env : null };
       }),
     });
   }

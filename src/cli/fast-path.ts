@@ -4,7 +4,7 @@ import { QmError, isQmError } from '../core/errors';
 import { prependPath } from '../core/exec/path-env';
 import { runTool } from '../core/exec/spawn';
 import { defaultHome, HomeLayout } from '../core/home';
-import { findManifest } from '../core/manifest/locate';
+import { findManifest } from '../core/manifest/find';
 import { currentPlatform } from '../core/platform';
 import { recordManifestUse } from '../core/state/usage';
 import { readActiveRecord, resolutionKey, type ActiveRecordTool } from './active-record';
@@ -39,6 +39,8 @@ export async function fastPath(argv: string[], streams: CliStreams, env: NodeJS.
     return undefined; // e.g. QM_PLATFORM unparsable: the full CLI says so
   }
   if (tools === undefined) return undefined;
+  // A toolchain's own variables (JAVA_HOME), or not knowing them, is the full CLI's to handle.
+  if (request.command !== 'which' && tools.some((tool) => tool.env === null || Object.keys(tool.env).length > 0)) return undefined;
 
   let answer: (() => Promise<number>) | undefined;
   if (request.command === 'which') {

@@ -1,8 +1,8 @@
-import { basename } from 'node:path';
-import { isQmError, QmError } from '../errors';
+import { stat } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fsError, isQmError, QmError } from '../errors';
 import { readProjectText } from '../paths/project-files';
 import { parseNodeVersionFile, parseToolVersions } from './legacy';
-<<<<<<< HEAD
 import { parseVersionFile, VERSION_FILE_NAMES, VERSION_FILE_TOOLS, type VersionFileKind } from './version-files';
 import { parseQmToml } from './qm-toml';
 import type { Manifest, ManifestKind } from './types';
@@ -33,13 +33,6 @@ export async function findManifest(startDir: string, options: FindManifestOption
     if (dir === stopAt || dirname(dir) === dir) return undefined;
   }
 }
-=======
-import { MANIFEST_FILE_NAMES } from './locate';
-import { parseQmToml } from './qm-toml';
-import type { Manifest, ManifestKind } from './types';
-
-export { findManifest, MANIFEST_FILE_NAMES, type FindManifestOptions } from './locate';
->>>>>>> e409c1a (qm starts like bare node for --version, which, env and exec: out/cli.js is a small entry that answers --version and, from the plan the full CLI recorded for this manifest (valid while the manifest, qm.lock and receipts are unchanged, at most an index TTL for plans from the indexes), which/env/exec without loading TOML, semver or the rest (out/cli-main.js, on demand))
 
 /** The manifest kind a file name stands for, or undefined for any other file. */
 export function manifestKind(file: string): ManifestKind | undefined {
@@ -138,4 +131,14 @@ function requireManifestKind(file: string): ManifestKind {
     throw new QmError('EUSAGE', `${file} is not a manifest: expected one of ${MANIFEST_FILE_NAMES.join(', ')}`, { path: file });
   }
   return kind;
+}
+
+async function isFile(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isFile();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EACCES' || code === 'EPERM' || code === 'ELOOP') return false;
+    throw fsError(error, 'look for a manifest at', path);
+  }
 }
