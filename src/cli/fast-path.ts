@@ -16,8 +16,8 @@ type FastRequest = { command: 'which'; program: string } | { command: 'env'; she
 
 /**
  * `qm which <program>`, `qm env [--shell S]` and `qm exec -- <command>` answered from the record
- * the full CLI left for this manifest (src/cli/active-record.ts), loading neither the TOML parser
- * nor semver nor the rest of the CLI. Undefined when it cannot answer exactly as the full CLI
+ * the full CLI left for this manifest (src/cli/active-record.ts), resolving nothing and loading
+ * neither semver nor the rest of the CLI. Undefined when it cannot answer exactly as the full CLI
  * would (other arguments, no record, a stale one, a missing toolchain): the full CLI runs then.
  */
 export async function fastPath(argv: string[], streams: CliStreams, env: NodeJS.ProcessEnv, cwd: string, signal: AbortSignal): Promise<number | undefined> {
