@@ -265,6 +265,14 @@ describe('package.json contributions', () => {
       }
     });
 
+    it('every bundle build.mjs emits goes in (one is loaded lazily at run time, so nothing else would notice it missing)', () => {
+      const build = readFileSync(path.join(ROOT, 'build.mjs'), 'utf8');
+      const block = build.slice(build.indexOf('const entries = {'), build.indexOf('};', build.indexOf('const entries = {')));
+      const names = [...block.matchAll(/^\s+'?([\w-]+)'?: 'src\//gm)].map((match) => match[1]!);
+      assert.ok(names.length >= 6, `found the entries: ${names.join(', ')}`);
+      for (const name of names) assert.ok(shipped(`out/${name}.js`), `out/${name}.js is in the .vscodeignore allowlist`);
+    });
+
     it('the bundles go in; sources, source maps, test bundles and node_modules stay out', () => {
       for (const file of [manifest.main, ...Object.values(manifest.bin), 'out/server.js', 'LICENSE', 'language-configuration.json']) {
         assert.ok(shipped(normalize(file)), file);
