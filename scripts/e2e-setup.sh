@@ -25,6 +25,12 @@ SERVER_MAIN="$CS_DIR/node_modules/code-server/lib/vscode/out/server-main.js"
 
 log() { echo "e2e-setup: $*" >&2; }
 
+# Run by `npm start` or `npm test`, this script inherits the outer npm's environment:
+# npm_config_user_agent ("npm/11 node/v20 ..."), which code-server's postinstall reads as the Node
+# version, npm_config_prefix, npm_lifecycle_*, and so on. None of it is meant for the installs
+# below, so every npm_* variable goes; what they need is set explicitly.
+while IFS= read -r name; do unset "$name"; done < <(compgen -e | grep -i '^npm_' || true)
+
 # One installer at a time per cache (CI and a test run may start together); whoever waited
 # finds the work done by the checks below.
 exec 9>"$CACHE/.lock"
