@@ -45,6 +45,14 @@ interface SharedHome {
   close(): Promise<void>;
 }
 
+/**
+ * Resolves once `dir` holds at least `count` entries. Polled, not watched: on GlusterFS the
+ * entries are made through another host's mount, which this one's inotify never hears of.
+ */
+async function entriesIn(dir: string, count: number): Promise<void> {
+  while ((await fs.readdir(dir).catch(() => [])).length < count) await new Promise((resolve) => setTimeout(resolve, 20));
+}
+
 async function localHome(): Promise<SharedHome> {
   const scratch = await tempHome('qm-scale-hosts-');
   let n = 0;
@@ -264,11 +272,18 @@ for (const filesystem of FILESYSTEMS) {
         if (isolation === 'uts+pid') {
           it('a dead host\'s temps: listed elsewhere, removed after a day, or at once by qm doctor --fix --host', TIMEOUT, async () => {
             const dead = host(0);
-            const other = host(1);
+            // The other host's qm runs in the test's own PID namespace, not a fresh one: the kernel
+            // hands out namespace inode numbers lowest-free-first, so a namespace made after the
+            // dead host's died would often carry its number, and then (rightly, by PID and start
+            // time) judge its temps this host's dead ones. A real other host has its own boot id.
+            const other: HostSpec = { ...host(1), isolation: 'uts' };
             for (const version of [VERSION, CONTROL_VERSION]) {
               world.faultArchives({ kind: 'throttle', bytesPerSecond: DOOMED_RATE, times: 1 }, version);
+              const before = (await fs.readdir(new HomeLayout(home.of(dead.name)).tmpDir).catch(() => [])).length;
               const victim = install(dead, `node@${version}`);
-              await victim.waitFor<{ type?: string; progress?: { phase?: string; received?: number } }>((m) => m.type === 'progress' && m.progress?.phase === 'downloading');
+              // Its download's temp and its staging tree both exist (the 'downloading' phase starts before
+              // either, while the request waits for headers).
+              await entriesIn(new HomeLayout(home.of(dead.name)).tmpDir, before + 2);
               await victim.kill('SIGKILL');
             }
             const layout = new HomeLayout(home.of(other.name));
