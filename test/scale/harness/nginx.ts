@@ -171,6 +171,8 @@ function locationBlock(location: NginxLocation): string {
     lines.push(
       'proxy_cache qm;',
       'proxy_cache_valid 200 206 1d;',
+      // A file the upstream does not have (a signature it does not publish) is asked for once a minute, not once per client.
+      'proxy_cache_valid 404 1m;',
       'proxy_cache_lock on;',
       `proxy_cache_lock_timeout ${location.lockTimeout ?? '1h'};`,
       // Without this a fill older than 5 s lets one more request go upstream.
