@@ -135,7 +135,8 @@ describe('language server code actions, code lenses and commands', { timeout }, 
 
     const after = await client.current(uri, (d) => d.filter((x) => x.code === 'not-installed').length === 1);
     assert.deepEqual(after.map((d) => d.message), [`go 1.23.4 is not installed (a ${goArchive.size} B download)`]);
-    await client.lensesUntil(uri, (lenses) => lenses[0]!.command!.title === 'node 23.3.0: installed');
+    const installed = await client.lensesUntil(uri, (lenses) => lenses[0]!.command!.title === 'node 23.3.0: installed');
+    assert.deepEqual([installed[0]!.command!.command, installed[0]!.command!.arguments], ['quartermaster.switchVersion', ['node']], 'an installed lens switches that tool');
     assert.equal(world.mirror.stats(archive.path).gets, 1, 'downloaded once, by the coordinator');
   });
 
