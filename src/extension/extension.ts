@@ -12,6 +12,7 @@ import { writeCliShim } from './cli-shim';
 import { registerInstallCommands, type InstallCommandDeps } from './commands/install';
 import { registerMaintenanceCommands } from './commands/maintenance';
 import { registerSwitchCommand } from './commands/switch-version';
+import { registerToolchainActions } from './commands/toolchain-actions';
 import { Jobs } from './jobs';
 import { startLanguageClient, type QmLanguageClient } from './language-client';
 import { ManifestWatcher } from './manifest-watcher';
@@ -63,7 +64,13 @@ export async function activate(context: vscode.ExtensionContext): Promise<Quarte
   const variables = (): Record<string, string> => ({ ...environmentFor(settings), QM_COORDINATOR: host.endpoint });
   const terminals = new TerminalEnvironment(context.environmentVariableCollection, model, shimDir, variables);
   context.subscriptions.push(terminals);
-  writeCliShim(shimDir, cli).catch((error: unknown) => logger.warn(`Could not write the qm launcher in ${shimDir}: ${String(error)}`));
+  const launcherDir = writeCliShim(shimDir, cli).then(
+    () => shimDir,
+    (error: unknown) => {
+      logger.warn(`Could not write the qm launcher in ${shimDir}: ${String(error)}`);
+      return undefined;
+    },
+  );
 
   const deps: InstallCommandDeps = { core, host, jobs, model, platform, logger, currentManifest: () => statusBar.current() };
   let languageClient: QmLanguageClient | undefined;
@@ -75,6 +82,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Quarte
   context.subscriptions.push(
     ...registerInstallCommands(deps),
     registerSwitchCommand(deps),
+    ...registerToolchainActions(logger),
     ...registerMaintenanceCommands({ core, host, model, logger, changed: installedChanged }),
     vscode.commands.registerCommand('quartermaster.cancelDownloads', (item?: { row?: { jobId?: unknown } }) => {
       // From a download in the Toolchains view: that job only; from anywhere else: all of ours.
@@ -86,7 +94,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Quarte
     vscode.commands.registerCommand('quartermaster.showLog', () => channel.show(true)),
     vscode.commands.registerCommand('quartermaster.refresh', () => installedChanged()),
     vscode.window.createTreeView('quartermaster.toolchains', { treeDataProvider: view, showCollapseAll: false }),
-    vscode.tasks.registerTaskProvider(TASK_TYPE, new QmTaskProvider(model, { node: process.execPath, cli, env: variables })),
+    vscode.tasks.registerTaskProvider(TASK_TYPE, new QmTaskProvider(model, { node: process.execPath, cli, launcherDir, env: variables })),
   );
 
   // Lets menus show Cancel Downloads only while something is downloading.
