@@ -24,7 +24,7 @@ export function registerToolchainActions(logger: Logger): vscode.Disposable[] {
       return tool.dir;
     }),
     on('quartermaster.revealToolchain', 'Reveal Folder', (tool) => reveal(tool)),
-    on('quartermaster.openTerminalHere', 'Open Terminal Here', async (tool) => {
+    on('quartermaster.openTerminalHere', 'Open Terminal Here', (tool) => {
       const terminal = vscode.window.createTerminal({
         name: `${tool.tool} ${tool.version}`,
         cwd: tool.dir,
@@ -33,7 +33,7 @@ export function registerToolchainActions(logger: Logger): vscode.Disposable[] {
         iconPath: new vscode.ThemeIcon('tools'),
       });
       terminal.show();
-      return terminal;
+      return Promise.resolve(terminal);
     }),
   ];
 }
