@@ -12,6 +12,7 @@ import { writeCliShim } from './cli-shim';
 import { registerInstallCommands, type InstallCommandDeps } from './commands/install';
 import { registerMaintenanceCommands } from './commands/maintenance';
 import { registerSwitchCommand } from './commands/switch-version';
+import { registerToolchainActions } from './commands/toolchain-actions';
 import { Jobs } from './jobs';
 import { startLanguageClient, type QmLanguageClient } from './language-client';
 import { ManifestWatcher } from './manifest-watcher';
@@ -25,10 +26,11 @@ import { WorkspaceModel } from './workspace-model';
 /**
  * Activation: this window hosts (or joins) the one coordinator for the shared QM_HOME; every
  * install — palette, status bar, language server, automatic fetch, tasks, `qm` in a terminal —
- * goes through it. Activation does the minimum before returning: heavier parts (the language
- * client, chokidar, the workspace scan) start without being awaited.
+ * goes through it. Activation is synchronous and does the minimum (objects, commands, views):
+ * the coordinator's election, the language client, chokidar, the launcher and the workspace
+ * scan start after it returned, and what needs the coordinator meanwhile waits for it.
  */
-export async function activate(context: vscode.ExtensionContext): Promise<QuartermasterApi> {
+export function activate(context: vscode.ExtensionContext): QuartermasterApi {
   const started = Date.now();
   const channel = vscode.window.createOutputChannel('Quartermaster', { log: true });
   context.subscriptions.push(channel);
@@ -47,9 +49,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<Quarte
   }
   const platform = currentPlatform();
   const core = createCoreOrWithoutProxy(coreOptions(settings, logger), logger);
-  const host = await CoordinatorHost.start({ core, platform, logger });
+  // The election (a lock, a probe, perhaps a listen) runs off the activation path: what asks the
+  // coordinator meanwhile waits for its outcome.
+  const host = CoordinatorHost.begin({ core, platform, logger });
   closers.push(() => host.dispose().then(() => core.close()));
-  logger.info(`QM_HOME ${settings.home}; coordinator ${host.role} at ${host.endpoint}`);
+  void host.ready.then(() => logger.info(`QM_HOME ${settings.home}; coordinator ${host.role} at ${host.endpoint}`));
   context.subscriptions.push(host.onRoleChange((role) => logger.info(`Coordinator role: ${role}`)));
 
   const jobs = new Jobs(host, logger);
@@ -63,7 +67,13 @@ export async function activate(context: vscode.ExtensionContext): Promise<Quarte
   const variables = (): Record<string, string> => ({ ...environmentFor(settings), QM_COORDINATOR: host.endpoint });
   const terminals = new TerminalEnvironment(context.environmentVariableCollection, model, shimDir, variables);
   context.subscriptions.push(terminals);
-  writeCliShim(shimDir, cli).catch((error: unknown) => logger.warn(`Could not write the qm launcher in ${shimDir}: ${String(error)}`));
+  const launcherDir = afterActivation(() => writeCliShim(shimDir, cli)).then(
+    () => shimDir,
+    (error: unknown) => {
+      logger.warn(`Could not write the qm launcher in ${shimDir}: ${String(error)}`);
+      return undefined;
+    },
+  );
 
   const deps: InstallCommandDeps = { core, host, jobs, model, platform, logger, currentManifest: () => statusBar.current() };
   let languageClient: QmLanguageClient | undefined;
@@ -75,6 +85,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Quarte
   context.subscriptions.push(
     ...registerInstallCommands(deps),
     registerSwitchCommand(deps),
+    ...registerToolchainActions(logger),
     ...registerMaintenanceCommands({ core, host, model, logger, changed: installedChanged }),
     vscode.commands.registerCommand('quartermaster.cancelDownloads', (item?: { row?: { jobId?: unknown } }) => {
       // From a download in the Toolchains view: that job only; from anywhere else: all of ours.
@@ -86,7 +97,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Quarte
     vscode.commands.registerCommand('quartermaster.showLog', () => channel.show(true)),
     vscode.commands.registerCommand('quartermaster.refresh', () => installedChanged()),
     vscode.window.createTreeView('quartermaster.toolchains', { treeDataProvider: view, showCollapseAll: false }),
-    vscode.tasks.registerTaskProvider(TASK_TYPE, new QmTaskProvider(model, { node: process.execPath, cli, env: variables })),
+    vscode.tasks.registerTaskProvider(TASK_TYPE, new QmTaskProvider(model, { node: process.execPath, cli, launcherDir, env: variables })),
   );
 
   // Lets menus show Cancel Downloads only while something is downloading.
@@ -120,20 +131,22 @@ export async function activate(context: vscode.ExtensionContext): Promise<Quarte
     }),
   );
 
+  // Watchers, the language server and the workspace scan start on the next turn of the event
+  // loop: activation returns first (each still runs at once, and whenIdle waits for them).
   const manifestWatcher = new ManifestWatcher(model, logger);
   closers.push(() => manifestWatcher.close());
-  const watchingManifests = manifestWatcher.restart();
+  const watchingManifests = afterActivation(() => manifestWatcher.restart());
   watchingManifests.catch((error: unknown) => logger.warn(`Not watching the workspace's manifests: ${String(error)}`));
-  const cacheWatcher = CacheWatcher.start(core.layout, logger, installedChanged);
+  const cacheWatcher = afterActivation(() => CacheWatcher.start(core.layout, logger, installedChanged));
   closers.push(() => cacheWatcher.then((watcher) => watcher.close()));
   cacheWatcher.catch((error: unknown) => logger.warn(`Not watching the shared cache: ${String(error)}`));
-  const client = startLanguageClient({ serverModule: context.asAbsolutePath(path.join('out', 'server.js')), host, jobs, logger }).then((started) => {
+  const client = afterActivation(() => startLanguageClient({ serverModule: context.asAbsolutePath(path.join('out', 'server.js')), host, jobs, logger })).then((started) => {
     languageClient = started;
     closers.push(() => started.stop());
     return started;
   });
   client.catch((error: unknown) => logger.error(`The language server did not start: ${String(error)}`));
-  const discovery = model.discover();
+  const discovery = afterActivation(() => model.discover());
   discovery.catch((error: unknown) => logger.error(`Could not scan the workspace for manifests: ${String(error)}`));
   logger.info(`Activated in ${Date.now() - started} ms`);
 
@@ -148,6 +161,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Quarte
     manifests: () => model.all(),
     downloads: () => jobs.active(),
     whenIdle: async () => {
+      await host.ready;
       await discovery.catch(() => undefined);
       await cacheWatcher.catch(() => undefined);
       await watchingManifests.catch(() => undefined);
@@ -157,6 +171,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<Quarte
       } while (model.busy || jobs.active().length > 0 || jobs.running > 0);
     },
   };
+}
+
+/** Runs `start` once the current activation has returned (setImmediate: after its microtasks too). */
+function afterActivation<T>(start: () => Promise<T>): Promise<T> {
+  return new Promise<void>((resolve) => setImmediate(resolve)).then(start);
 }
 
 /**

@@ -66,7 +66,8 @@ export async function startLanguageClient(options: {
       documentSelector: [
         { scheme: 'file', language: 'qm-toml' },
         { scheme: 'file', language: 'qm-lock' },
-        { scheme: 'file', pattern: '**/{.tool-versions,.nvmrc,.node-version}' },
+        // The files only Quartermaster reads a version from; package.json and go.mod belong to other tools' servers.
+        { scheme: 'file', pattern: '**/{.tool-versions,.nvmrc,.node-version,.python-version,.java-version,.sdkmanrc,rust-toolchain,rust-toolchain.toml}' },
       ],
     },
   );

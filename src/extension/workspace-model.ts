@@ -7,7 +7,11 @@ import { loadManifest, MANIFEST_FILE_NAMES } from '../core/manifest/find';
 import { recordManifestUse } from '../core/state/usage';
 import { declaredStatus, manifestStatus, type ManifestStatus } from '../core/workspace/manifest-status';
 
-export const MANIFEST_GLOB = '**/{qm.toml,.tool-versions,.nvmrc,.node-version}';
+/** Every file `qm` reads a tool from: qm.toml, the legacy files and the version files (src/core's list). */
+export const MANIFEST_GLOB = `**/{${MANIFEST_FILE_NAMES.join(',')}}`;
+
+/** Files that are manifests only while they declare a tool (package.json's engines, go.mod's go line). */
+const MANIFESTS_WHEN_DECLARING: ReadonlySet<string> = new Set(['package.json', 'go.mod']);
 
 export interface WorkspaceModelOptions {
   host: CoordinatorHost;
@@ -116,6 +120,8 @@ export class WorkspaceModel implements vscode.Disposable {
     try {
       // A manifest seen for the first time shows its specs at once; resolving may take a while.
       const manifest = await loadManifest(file);
+      // package.json and go.mod are everywhere: as for `qm`, one that declares nothing is no manifest.
+      if (manifest.tools.length === 0 && MANIFESTS_WHEN_DECLARING.has(manifest.kind)) return this.forget(file);
       if (!this.statuses.has(file)) {
         const declared = declaredStatus(manifest);
         this.statuses.set(file, declared);

@@ -3,6 +3,7 @@ import { CodeActionKind, type CodeAction, type CodeActionParams, type Diagnostic
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { removeKeyEdit, toolSpecEdit } from '../core/manifest/edit';
 import type { Manifest, ManifestProblem, ToolEntry } from '../core/manifest/types';
+import { nearestSpecs } from '../core/resolve/spec-suggestions';
 import { normalizeVersion, parseVersionSpec } from '../core/resolve/version-spec';
 import { INSTALL_COMMAND, UPDATE_LOCK_COMMAND, type InstallArguments, type UpdateLockArguments } from './commands';
 import { DIAGNOSTIC_SOURCE, type DiagnosticCode } from './diagnostics';
@@ -33,6 +34,7 @@ export function codeActions(inputs: CodeActionInputs): CodeAction[] {
     if (!rangesTouch(diagnostic.range, params.range)) continue;
     const fix = quickFix(inputs, diagnostic, editable);
     if (fix) actions.push(fix);
+    if (editable) actions.push(...nearestSpecFixes(inputs, diagnostic));
   }
   if (editable) {
     for (const entry of manifest.tools) {
@@ -70,6 +72,32 @@ function quickFix(inputs: CodeActionInputs, diagnostic: Diagnostic, editable: bo
     default:
       return undefined;
   }
+}
+
+/**
+ * For a spec that matches no release, or is not a spec: change it to the nearest ones that
+ * match (the newest release in the line it names, the latest LTS, the latest), each saying what
+ * it picks now; the first is preferred. Without a version list yet, "latest" alone.
+ */
+function nearestSpecFixes(inputs: CodeActionInputs, diagnostic: Diagnostic): CodeAction[] {
+  if (diagnostic.source !== DIAGNOSTIC_SOURCE || (diagnostic.code !== 'no-version' && diagnostic.code !== 'bad-spec')) return [];
+  const data = diagnostic.data as { tool?: string } | undefined;
+  const entry = inputs.manifest.tools.find((tool) => (data?.tool ? tool.name === data.tool : rangesTouch(toLspRange(tool.specRange), diagnostic.range)));
+  if (!entry) return [];
+  const versions = inputs.view.versions(entry.name);
+  const suggestions = versions ? nearestSpecs(entry.name, entry.spec, versions) : [{ spec: 'latest', version: '', reason: 'the latest release' }];
+  const actions: CodeAction[] = [];
+  for (const suggestion of suggestions) {
+    const picks = suggestion.version && suggestion.version !== suggestion.spec ? ` (${suggestion.version})` : '';
+    const title = `Change ${entry.name} to "${suggestion.spec}"${picks}: ${suggestion.reason}`;
+    try {
+      const edit = toolSpecEdit(inputs.document.getText(), entry.name, suggestion.spec);
+      actions.push({ title, kind: CodeActionKind.QuickFix, diagnostics: [diagnostic], isPreferred: actions.length === 0, edit: { changes: { [inputs.document.uri]: [edit] } } });
+    } catch {
+      return actions; // qm.toml does not parse now; the syntax error says why.
+    }
+  }
+  return actions;
 }
 
 function describeKey(document: TextDocument, problem: ManifestProblem): string {

@@ -24,6 +24,7 @@ import type { Page } from 'playwright-core';
 import { REPO_ROOT, type FixtureWorld } from './fixture-world';
 import { Deadline } from './ui/deadline';
 import { DownloadAudit, type ToolName } from './ui/download-audit';
+import { nearestSpecQuickFixes, toolchainContextMenu, versionPickerOrder } from './ui/editor-actions';
 import { whenFile } from './ui/file-watch';
 import { runOutsideCli } from './ui/outside-cli';
 import { statusBarHistory } from './ui/status-bar-probe';
@@ -100,6 +101,7 @@ async function runAll(deadline: Deadline): Promise<number> {
         await switchWhileOthersInstall(run);
         auditDownloads(run);
         await showOutcome(run);
+        await editorActions(run);
         return 0;
       } catch (error) {
         console.error(`\nui-e2e: FAILED in step "${deadline.currentStep}": ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
@@ -158,12 +160,19 @@ async function switchWhileOthersInstall(run: Run): Promise<void> {
   try {
     await workbench.openTerminal();
     await workbench.clickStatusBarItem();
-    await workbench.pickQuickItem('Switch Version (qm.toml) (1/2)', 'node');
-    await workbench.waitForQuickItem('Switch Version (qm.toml) (2/2)', '20.18.1');
+    await workbench.pickQuickItem('Switch Version (qm.toml) (1/3)', 'node');
+    await workbench.waitForQuickItem('Switch Version (qm.toml) (2/3)', '20.18.1');
     assert.match(await workbench.quickItemDescription('22.12.0'), /LTS Jod.*installed.*current/);
     assert.match(await workbench.quickItemDescription('20.18.1'), /LTS Iron/);
     await workbench.screenshot('03a-switch-version-pick.png');
-    await workbench.pickQuickItem('Switch Version (qm.toml) (2/2)', '20.18.1');
+    await workbench.pickQuickItem('Switch Version (qm.toml) (2/3)', '20.18.1');
+    // qm.toml says "22": the same form, "20", comes first; the pin and the LTS line are offered too.
+    await workbench.waitForQuickItem('Switch Version (qm.toml) (3/3)', '20');
+    assert.match(await workbench.quickItemDescription('20'), /the newest 20\.x release/);
+    assert.match(await workbench.quickItemDescription('20.18.1'), /exactly this release/);
+    assert.match(await workbench.quickItemDescription('lts/iron'), /Iron LTS/);
+    await workbench.screenshot('03b-switch-version-form.png');
+    await workbench.pickQuickItem('Switch Version (qm.toml) (3/3)', '20');
 
     const archive = await deadline.wait('the mirror to receive the GET for node 20.18.1', () => audit.whenRequested('node', '20.18.1', deadline.signal));
     const servedBeforeOutside = audit.fullBodies('node', '20.18.1');
@@ -198,7 +207,7 @@ async function switchWhileOthersInstall(run: Run): Promise<void> {
     lap(`outside qm's first progress: ${JSON.stringify(joined.line)} (${joined.served} full bodies served by then)`);
 
     assert.doesNotMatch(await workbench.accessibilityLabel(), /missing/);
-    assert.match(await fs.readFile(path.join(world.workspace, 'qm.toml'), 'utf8'), /^node = "20\.18\.1"$/m);
+    assert.match(await fs.readFile(path.join(world.workspace, 'qm.toml'), 'utf8'), /^node = "20"$/m, 'the spec keeps its form');
 
     const terminalText = await fs.readFile(terminalJson, 'utf8');
     assert.equal(exitText.trim(), '0', `qm in the terminal exited ${exitText.trim()}:\n${terminalText}`);
@@ -228,9 +237,21 @@ function auditDownloads(run: Run): void {
 /** The last look: qm.toml open with the new pin, the status bar, the terminal's output. */
 async function showOutcome(run: Run): Promise<void> {
   run.deadline.step('4. final screenshot');
-  await run.workbench.openFile('qm.toml', 'node = "20.18.1"');
+  await run.workbench.openFile('qm.toml', 'node = "20"');
   await run.workbench.screenshot('04-final.png');
   lap(`screenshots in ${path.relative(REPO_ROOT, RESULTS)}/`);
+}
+
+/** 5–7. The version picker's order, the quick fixes for a spec that matches nothing, the view's context menu. */
+async function editorActions(run: Run): Promise<void> {
+  const { workbench, deadline, world } = run;
+  deadline.step('5. the version picker: stable releases first');
+  await versionPickerOrder(workbench, deadline);
+  deadline.step('6. quick fixes for node = "20.99.0"');
+  await nearestSpecQuickFixes(workbench, deadline, world.workspace);
+  deadline.step("7. the Toolchains view's context menu");
+  await toolchainContextMenu(workbench, deadline, 'zig 0.13.0');
+  lap('picker, quick fixes and context menu checked');
 }
 
 /** { tools: [{ tool: 'node', version: '20.18.1', ... }], coordinator: true }, as `qm install --json` prints. */

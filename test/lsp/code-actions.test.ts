@@ -66,6 +66,28 @@ describe('language server code actions, code lenses and commands', { timeout }, 
     assert.equal(client.text(uri), '[tools]\nnode = "22"\n\n', 'the whole table goes; the blank line above it stays');
   });
 
+  it('offers the nearest specs that match for one that matches nothing or is not a spec', async () => {
+    const { uri, diagnostics } = await open('[tools]\nnode = "22.99.0"\ngo = "1.99"\nzig = "0.x.y"\n', (d) => d.filter((x) => x.code === 'no-version').length === 2 && has('bad-spec')(d));
+    const fixes = async (code: string, tool: string): Promise<CodeAction[]> => {
+      const diagnostic = diagnostics.find((d) => d.code === code && (d.data as { tool?: string } | undefined)?.tool === tool) ?? diagnostics.find((d) => d.code === code)!;
+      return (await client.codeActions(uri, diagnostic.range, [diagnostic])).filter((a) => a.kind === 'quickfix');
+    };
+    const onNode = await fixes('no-version', 'node');
+    assert.deepEqual(
+      onNode.map((a) => a.title),
+      ['Change node to "22.12.0": the newest 22.x release', 'Change node to "lts" (22.12.0): the latest LTS release', 'Change node to "latest" (23.3.0): the latest release'],
+    );
+    assert.deepEqual(onNode.map((a) => a.isPreferred === true), [true, false, false], 'only the nearest is preferred');
+    const onGo = await fixes('no-version', 'go');
+    assert.deepEqual(onGo.map((a) => a.title), ['Change go to "latest" (1.23.4): the latest release'], 'go 1.99 names no line that exists; Go has no LTS');
+    const onZig = await fixes('bad-spec', 'zig');
+    assert.deepEqual(onZig.map((a) => a.title), ['Change zig to "0" (0.13.0): the newest 0.x release', 'Change zig to "latest" (0.13.0): the latest release']);
+    await client.applyTextEdits(uri, editsFor(onNode[0], uri));
+    assert.equal(client.text(uri), '[tools]\nnode = "22.12.0"\ngo = "1.99"\nzig = "0.x.y"\n');
+    const after = await client.current(uri, (d) => d.filter((x) => x.code === 'no-version').length === 1);
+    assert.ok(!after.some((d) => d.code === 'no-version' && (d.data as { tool?: string } | undefined)?.tool === 'node'));
+  });
+
   it('pins a spec to what it resolves to, and updates an exact pin to the newest compatible release', async () => {
     const { uri } = await open('[tools]\nnode = "22"\ngo = "1.23.3"\nzig = "0.12.1"\n', (d) => d.filter((x) => x.code === 'not-installed').length === 3);
     const onNode = await client.codeActions(uri, at(1, 8));
@@ -113,7 +135,8 @@ describe('language server code actions, code lenses and commands', { timeout }, 
 
     const after = await client.current(uri, (d) => d.filter((x) => x.code === 'not-installed').length === 1);
     assert.deepEqual(after.map((d) => d.message), [`go 1.23.4 is not installed (a ${goArchive.size} B download)`]);
-    await client.lensesUntil(uri, (lenses) => lenses[0]!.command!.title === 'node 23.3.0: installed');
+    const installed = await client.lensesUntil(uri, (lenses) => lenses[0]!.command!.title === 'node 23.3.0: installed');
+    assert.deepEqual([installed[0]!.command!.command, installed[0]!.command!.arguments], ['quartermaster.switchVersion', ['node']], 'an installed lens switches that tool');
     assert.equal(world.mirror.stats(archive.path).gets, 1, 'downloaded once, by the coordinator');
   });
 

@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { QM_CLI, ROOT, runQm } from '../helpers/child';
 import { tempHome } from '../helpers/temp-home';
+import { MANIFEST_FILE_NAMES } from '../../src/core/manifest/find';
 
 // package.json's contributions against docs/extension.md, the files they name, the .vsix
 // allowlist and the real CLI's output. Nothing here loads VS Code.
@@ -194,6 +195,11 @@ describe('package.json contributions', () => {
         itemMenu.some((item) => item.command === command && item.group === 'inline' && item.when?.includes(`viewItem == ${contextValue}`) === true);
       assert.ok(on('quartermaster.uninstall', 'toolchain'));
       assert.ok(on('quartermaster.cancelDownloads', 'download'));
+      assert.deepEqual(palette.find((item) => item.command === 'quartermaster.cancelDownloads'), { command: 'quartermaster.cancelDownloads', when: 'quartermaster.downloading' }, 'Cancel Downloads is in the palette only while something downloads');
+      for (const id of ['quartermaster.useInManifest', 'quartermaster.copyToolchainPath', 'quartermaster.revealToolchain', 'quartermaster.openTerminalHere']) {
+        assert.ok(itemMenu.some((item) => item.command === id && item.when?.includes('viewItem == toolchain') === true && item.group !== 'inline'), `${id} in a toolchain's context menu`);
+        assert.deepEqual(palette.find((item) => item.command === id), { command: id, when: 'false' }, `${id} needs an item: not in the palette`);
+      }
     });
   });
 
@@ -360,7 +366,23 @@ describe('package.json contributions', () => {
         'workspaceContains:**/.tool-versions',
         'workspaceContains:**/.nvmrc',
         'workspaceContains:**/.node-version',
+        'workspaceContains:**/.python-version',
+        'workspaceContains:**/.java-version',
+        'workspaceContains:**/.sdkmanrc',
+        'workspaceContains:**/rust-toolchain.toml',
+        'workspaceContains:**/rust-toolchain',
       ]);
+    });
+
+    it('every version file src/core reads activates the extension, except package.json and go.mod (every JS and Go project has one)', () => {
+      const activating = new Set(manifest.activationEvents.map((event) => event.replace('workspaceContains:**/', '')));
+      for (const name of MANIFEST_FILE_NAMES) assert.equal(activating.has(name), name !== 'package.json' && name !== 'go.mod', name);
+    });
+
+    it('word-based suggestions are off in qm.toml and qm.lock: completion offers only what is valid', () => {
+      const defaults = (contributes as { configurationDefaults?: Record<string, Record<string, unknown>> }).configurationDefaults ?? {};
+      assert.equal(defaults['[qm-toml]']?.['editor.wordBasedSuggestions'], 'off');
+      assert.equal(defaults['[qm-lock]']?.['editor.wordBasedSuggestions'], 'off');
     });
   });
 

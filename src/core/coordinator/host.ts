@@ -49,7 +49,18 @@ export class CoordinatorHost {
   private currentRole: HostRole = 'standalone';
   private progressSubscription: { dispose(): void } | undefined;
   private election: Promise<void> | undefined;
+  private firstElection: Promise<void> = Promise.resolve();
+  private electing = false;
   private disposed = false;
+  /** What `api` is while the first election runs: each call waits for its outcome, then goes there. */
+  private readonly afterElection: CoordinatorApi = {
+    resolve: async (tools, signal) => (await this.settledApi()).resolve(tools, signal),
+    install: async (params, signal) => (await this.settledApi()).install(params, signal),
+    listInstalled: async () => (await this.settledApi()).listInstalled(),
+    listRemote: async (tool, signal) => (await this.settledApi()).listRemote(tool, signal),
+    status: async () => (await this.settledApi()).status(),
+    onProgress: (listener) => this.onProgress(listener),
+  };
 
   private constructor(private readonly options: CoordinatorHostOptions) {
     this.logger = options.logger ?? silentLogger;
@@ -65,12 +76,46 @@ export class CoordinatorHost {
     return host;
   }
 
+  /**
+   * A host whose first election runs in the background (a VS Code window's activation does not
+   * wait for the lock and the probe): work asked of `api` meanwhile waits for the outcome, so
+   * nothing runs locally that the leader should have run. An election that fails leaves the
+   * host alone (standalone), as `start` would; `ready` says when it is over.
+   */
+  static begin(options: CoordinatorHostOptions): CoordinatorHost {
+    const host = new CoordinatorHost(options);
+    host.electing = true;
+    // On the next turn of the event loop: even the lock's first steps stay out of the caller's start-up.
+    host.firstElection = new Promise<void>((resolve) => setImmediate(resolve)).then(() => host.elect()).then(
+      () => {
+        host.electing = false;
+      },
+      (error: unknown) => {
+        host.electing = false;
+        host.logger.error(`Coordinator election failed: ${String(error)}; working without a shared coordinator.`);
+        host.setRole('standalone', host.service);
+      },
+    );
+    return host;
+  }
+
+  /** Resolves once the first election is over; never rejects. */
+  get ready(): Promise<void> {
+    return this.firstElection;
+  }
+
   get role(): HostRole {
     return this.currentRole;
   }
 
   /** The coordinator to send work to now: ourselves when leading or alone, else the leader. */
   get api(): CoordinatorApi {
+    if (this.electing) return this.afterElection;
+    return this.client ?? this.service;
+  }
+
+  private async settledApi(): Promise<CoordinatorApi> {
+    await this.firstElection;
     return this.client ?? this.service;
   }
 

@@ -33,7 +33,7 @@ async function installToolchain(deps: InstallCommandDeps): Promise<string | unde
   const title = 'Install Toolchain';
   const tool = await pickTool(title, {}, { step: 1, total: 2 });
   if (!tool) return undefined;
-  const release = await pickVersion(deps.host.api, tool, title, { step: { step: 2, total: 2 } });
+  const release = (await pickVersion(deps.host.api, tool, title, { step: { step: 2, total: 2 } }))?.release;
   if (!release) return undefined;
   const result = await deps.jobs.run({ title: `Installing ${tool} ${release.version}`, kind: 'command', tools: [{ name: tool, spec: release.version }], notify: true });
   const [installed] = result.tools;

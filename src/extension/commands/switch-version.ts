@@ -7,7 +7,7 @@ import { pinToolSpecs } from '../../core/project/pin';
 import type { CoreServices } from '../../core/services';
 import type { ManifestStatus } from '../../core/workspace/manifest-status';
 import { registerCommand } from '../error-boundary';
-import { pickTool, pickVersion } from '../pickers';
+import { pickSpecForm, pickTool, pickVersion } from '../pickers';
 import type { InstallCommandDeps } from './install';
 
 export function registerSwitchCommand(deps: InstallCommandDeps): vscode.Disposable {
@@ -17,10 +17,11 @@ export function registerSwitchCommand(deps: InstallCommandDeps): vscode.Disposab
 }
 
 /**
- * `qm use` in the editor: pick a tool and a version, install it (the manifest never points at
+ * `qm use` in the editor: pick a tool, a version and how to write it (the current spec's form
+ * first, or pinned), install it (the manifest never points at
  * something that failed to install), then write it into qm.toml with the same edit logic as the
- * CLI, keeping comments and layout; an existing qm.lock follows. Arguments (tool, version)
- * skip the pickers, for keybindings and tests.
+ * CLI, keeping comments and layout; an existing qm.lock follows. Arguments (tool, spec) skip
+ * the pickers, for keybindings and tests.
  */
 async function switchVersion(deps: InstallCommandDeps, toolArg?: string, versionArg?: string): Promise<string | undefined> {
   const target = targetManifest(deps.currentManifest());
@@ -30,10 +31,16 @@ async function switchVersion(deps: InstallCommandDeps, toolArg?: string, version
   }
   const title = `Switch Version (${vscode.workspace.asRelativePath(target.file)})`;
   const current = Object.fromEntries((target.status?.tools ?? []).map((t) => [t.name, `${t.spec} → ${t.version ?? 'unresolved'}`]));
-  const tool = toolArg ?? (await pickTool(title, current, { step: 1, total: 2 }));
+  const tool = toolArg ?? (await pickTool(title, current, { step: 1, total: 3 }));
   if (!tool) return undefined;
-  const inUse = target.status?.tools.find((t) => t.name === tool)?.version;
-  const version = versionArg ?? (await pickVersion(deps.host.api, tool, title, { ...(inUse ? { current: inUse } : {}), step: { step: 2, total: 2 } }))?.version;
+  const declared = target.status?.tools.find((t) => t.name === tool);
+  let version = versionArg;
+  if (version === undefined) {
+    const picked = await pickVersion(deps.host.api, tool, title, { ...(declared?.version ? { current: declared.version } : {}), step: { step: 2, total: 3 } });
+    if (!picked) return undefined;
+    // Keep the spec's form (`22` → `20`, `lts`, a range) or pin: the person chooses.
+    version = (await pickSpecForm(tool, declared?.spec, picked.release, picked.releases, title, { step: 3, total: 3 }))?.spec;
+  }
   if (!version) return undefined;
 
   await deps.jobs.run({ title: `Switching to ${tool} ${version}`, kind: 'command', tools: [{ name: tool, spec: version }], notify: true });
@@ -41,7 +48,7 @@ async function switchVersion(deps: InstallCommandDeps, toolArg?: string, version
   const lock = await refreshLockfile(target.file, deps.core, deps.platform);
   if (lock) deps.logger.info(`Updated ${lock}`);
   await deps.model.refresh(target.file);
-  deps.logger.info(`${tool} ${version} pinned in ${target.file}`);
+  deps.logger.info(`${tool} = "${version}" written in ${target.file}`);
   return target.file;
 }
 
