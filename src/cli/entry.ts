@@ -2,6 +2,7 @@
 // `qm env` and `qm exec` (a terminal's launcher and shell hooks run these constantly) answer from
 // here; everything else loads the full CLI (out/cli-main.js, src/cli/main.ts) on demand.
 import { QM_VERSION } from '../core/version';
+import { enableCompileCache } from './compile-cache';
 import { fastPath } from './fast-path';
 import { interruptSignal } from './interrupt';
 
@@ -16,6 +17,7 @@ async function start(argv: string[]): Promise<void> {
     process.exitCode = code;
     return;
   }
+  enableCompileCache(process.env);
   // Bundled, './main' is out/cli-main.js (build.mjs keeps it a run-time require).
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when the fast path cannot answer
   const { runCli } = require('./main') as typeof import('./main');

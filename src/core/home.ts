@@ -37,6 +37,11 @@ export class HomeLayout {
     return path.join(this.root, 'tmp');
   }
 
+  /** V8's compiled code of qm's own bundles (Node 22.1+, src/cli/compile-cache.ts); safe to delete. */
+  get compileCacheDir(): string {
+    return path.join(this.root, 'cache', 'v8-compile');
+  }
+
   get locksDir(): string {
     return path.join(this.root, 'locks');
   }

@@ -97,6 +97,7 @@ export function createCore(options: CoreOptions = {}): CoreServices {
   const indexes = new IndexCache({
     dir: layout.indexesDir,
     fetcher: downloader,
+    locks,
     logger,
     ...(options.offline ? { offline: true } : {}),
     ...(options.indexTtlMs !== undefined ? { ttlMs: options.indexTtlMs } : {}),

@@ -100,6 +100,18 @@ describe('a corrupt byte is a retry, an unusable verified archive is EARCHIVE', 
     assert.deepEqual(await listFiles(core.layout.tmpDir), []);
   });
 
+  it('a flipped byte only the gzip CRC would see (extraction skips the CRC) never publishes: the SHA-256 refuses it', async () => {
+    const archive = tarGz([NODE, member(AFTER, 'intact\n')]);
+    const flipped = toolchain('1.0.5', archive);
+    // Inside a file's data in a stored block: inflates cleanly, the tree just has a wrong byte.
+    server.fault(flipped.path, { kind: 'corrupt', atByte: archive.indexOf('intact\n') });
+    await assert.rejects(core.installer.install(flipped), (error) => isQmError(error, 'EINTEGRITY'));
+    assert.equal(server.stats(flipped.path).gets, 2);
+    assert.deepEqual(await listFiles(core.layout.toolchainsDir), []);
+    await assert.rejects(fs.access(core.layout.blobPath(flipped.sha256)));
+    assert.deepEqual(await listFiles(core.layout.tmpDir), []);
+  });
+
   it('a verified download that is not gzip at all is EARCHIVE, and its blob goes', async () => {
     const garbage = toolchain('1.0.3', randomBytes(64 * 1024));
     await assert.rejects(core.installer.install(garbage), (error) => isQmError(error, 'EARCHIVE') && /corrupt/.test(error.message));

@@ -12,6 +12,7 @@ import { indexError, isRecord, parseJsonIndex } from '../../src/core/providers/i
 import { createProviders, mirrorRules, type ProviderSet } from '../../src/core/providers/registry';
 import type { ToolName, ToolRelease } from '../../src/core/providers/types';
 import { parseVersionSpec } from '../../src/core/resolve/version-spec';
+import { LockManager } from '../../src/core/store/locks';
 import { DEFAULT_GO_RELEASES, publishGoDist } from '../fixtures/go-dist';
 import { MirrorServer } from '../fixtures/mirror-server';
 import { DEFAULT_RELEASES, publishNodeDist } from '../fixtures/node-dist';
@@ -128,6 +129,44 @@ void describe('IndexCache', () => {
     // Resolving reads indexes only: no archive, and no SHASUMS of a release nobody asked for.
     assert.equal(mirror.stats('/dist/v22.11.0/SHASUMS256.txt').requests, 0);
     assert.equal(mirror.stats('/dl/go1.23.4.linux-amd64.tar.gz').requests, 0);
+  });
+
+  it('caches in six processes sharing a home fetch a missing index once: the rest wait on its lock and read the copy it left', async () => {
+    const dir = await tempDir();
+    const locksDir = await tempDir();
+    const doc = publishDoc(1);
+    // One cache and one LockManager per process, as six `qm install`s started together have.
+    const caches = Array.from({ length: 6 }, () => cache(dir, { locks: new LockManager(locksDir) }));
+    const docs = await Promise.all(caches.map((each) => each.get(doc.url, doc.parse)));
+    assert.ok(docs.every((got) => got.generation === 1));
+    assert.equal(server.stats(doc.path).requests, 1);
+    assert.deepEqual(await fs.readdir(locksDir), [], 'every lock released');
+  });
+
+  it('with keepNotFound a 404 is remembered for the TTL, in memory and on disk; without it, asked again each time', async () => {
+    const dir = await tempDir();
+    const urlPath = `/docs/${++docs}/SHASUMS256.txt.asc`;
+    const url = `${server.url}${urlPath}`;
+    let clock = START;
+    const now = (): number => clock;
+    const is404 = (error: unknown): boolean => isQmError(error, 'EHTTP') && error.details.status === 404;
+    const first = cache(dir, { now });
+    await assert.rejects(first.get(url, (body) => body, { keepNotFound: true }), is404);
+    await assert.rejects(first.get(url, (body) => body, { keepNotFound: true }), is404);
+    await assert.rejects(cache(dir, { now }).get(url, (body) => body, { keepNotFound: true }), is404, 'another process reads the 404 from disk');
+    assert.equal(server.stats(urlPath).requests, 1);
+    assert.equal(first.peek(url), undefined);
+
+    clock = START + TTL_MS;
+    server.addFile(urlPath, Buffer.from('signed now\n'));
+    assert.equal(await cache(dir, { now }).get(url, (body) => body, { keepNotFound: true }), 'signed now\n');
+    assert.equal(server.stats(urlPath).requests, 2);
+
+    const other = `/docs/${++docs}/missing.json`;
+    const plain = cache(await tempDir(), { now });
+    await assert.rejects(plain.get(`${server.url}${other}`, (body) => body), is404);
+    await assert.rejects(plain.get(`${server.url}${other}`, (body) => body), is404);
+    assert.equal(server.stats(other).requests, 2);
   });
 
   it('a fresh disk copy serves a brand-new cache without a request; a stale one is fetched again', async () => {

@@ -31,7 +31,7 @@ export async function extractTarStream(
     const limits = resolveLimits(options.limits);
     const stripComponents = options.stripComponents ?? 0;
     new EntryGuard(limits, stripComponents); // throws EUSAGE for a bad stripComponents, before a thread starts
-    job = { kind, targetDir: path.resolve(targetDir), limits, stripComponents, ...(options.xzCommand !== undefined ? { xzCommand: options.xzCommand } : {}) };
+    job = { kind, targetDir: path.resolve(targetDir), limits, stripComponents, ...(options.xzCommand !== undefined ? { xzCommand: options.xzCommand } : {}), ...(options.digestChecked ? { digestChecked: true } : {}) };
   } catch (error) {
     source.destroy(); // nobody will read it now; release its descriptor
     throw error;

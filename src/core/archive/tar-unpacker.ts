@@ -5,6 +5,7 @@ import { Parser } from 'tar/parse';
 import type { ReadEntry } from 'tar/read-entry';
 import { QmError } from '../errors';
 import { type AdmittedEntry, EntryGuard, type EntryHeader, type EntryKind, unsafeEntry } from './entry-guard';
+import { RawGunzip } from './raw-gunzip';
 import { SyncTreeWriter } from './sync-writer';
 import type { ExtractResult } from './types';
 import type { UnpackJob } from './worker-protocol';
@@ -53,7 +54,8 @@ export class TarUnpacker {
   static async start(job: UnpackJob): Promise<TarUnpacker> {
     const guard = new EntryGuard(job.limits, job.stripComponents);
     const writer = SyncTreeWriter.create(job.targetDir);
-    const decoder = job.kind === 'tar.gz' ? createGunzip({ chunkSize: GUNZIP_CHUNK_BYTES }) : await createXzDecoder(job.xzCommand);
+    const decoder =
+      job.kind === 'tar.xz' ? await createXzDecoder(job.xzCommand) : job.digestChecked ? new RawGunzip(GUNZIP_CHUNK_BYTES) : createGunzip({ chunkSize: GUNZIP_CHUNK_BYTES });
     return new TarUnpacker(decoder, new TarSink(guard, writer), job.kind);
   }
 

@@ -32,6 +32,11 @@ export interface ExtractOptions {
    * else the built-in WebAssembly decoder. `false`: always the built-in decoder.
    */
   xzCommand?: string | false;
+  /**
+   * tar.gz only: the caller checks the SHA-256 of exactly these bytes before anything extracted
+   * from them is used (StreamingExtraction), so gzip's own CRC-32 is skipped (RawGunzip).
+   */
+  digestChecked?: boolean;
 }
 
 export interface ExtractResult {

@@ -8,6 +8,8 @@ export interface UnpackJob {
   limits: ExtractLimits;
   stripComponents: number;
   xzCommand?: string | false;
+  /** The bytes' SHA-256 is checked before the tree is used: gunzip skips the CRC-32. */
+  digestChecked?: boolean;
 }
 
 /** Main thread to worker. `data` carries compressed bytes, its buffer transferred. */

@@ -70,6 +70,8 @@ export class StreamingExtraction {
     this.extraction = extractTarStream(this.input, this.kind, this.staging, {
       stripComponents: this.stripComponents,
       signal: this.controller.signal,
+      // The download manager hashes exactly these bytes and nothing is published unless they match.
+      digestChecked: true,
     }).then(
       () => undefined,
       (error: unknown) => {

@@ -25,6 +25,8 @@ export interface SignedDocuments {
 export interface DocumentRequest {
   signal?: AbortSignal;
   refresh?: boolean;
+  /** Remember a 404 like a document (IndexRequest.keepNotFound). */
+  keepNotFound?: boolean;
 }
 
 type ProviderRequest = DocumentRequest;
@@ -85,7 +87,8 @@ export class SignatureVerifier {
   /** The signature document, or undefined when it is not published (404) and the policy allows that. */
   private async fetchSignature(url: string, request: ProviderRequest): Promise<string | undefined> {
     try {
-      return await this.indexes.get(url, (body) => body, request);
+      // A mirror without signatures answers 404 every time: remember that, as the index is (no GET per install).
+      return await this.indexes.get(url, (body) => body, { ...request, keepNotFound: true });
     } catch (error) {
       if (!isQmError(error, 'EHTTP') || error.details.status !== 404) throw error;
       if (this.policy.mode === 'require') {

@@ -26,6 +26,11 @@ export function firstDownloadLockKey(url: string): string {
   return `first-download-${createHash('sha256').update(url).digest('hex').slice(0, 32)}`;
 }
 
+/** Guards fetching one version index (index.json, SHASUMS256.txt, ...) into the index cache: processes started together fetch it once. */
+export function indexLockKey(url: string): string {
+  return `index-${createHash('sha256').update(url).digest('hex').slice(0, 32)}`;
+}
+
 export function isToolchainLockKey(key: string): boolean {
   return key.startsWith('toolchain-');
 }
