@@ -4,6 +4,7 @@ import * as vscode from 'vscode';
 import type { Logger } from '../core/log';
 import { LOCK_FILE } from '../core/lockfile/qm-lock';
 import { manifestKind } from '../core/manifest/find';
+import { isVersionFileKind } from '../core/manifest/version-files';
 import type { WorkspaceModel } from './workspace-model';
 
 /** Directories no manifest that matters lives in, and that are expensive to watch. */
@@ -67,13 +68,22 @@ export class ManifestWatcher implements vscode.Disposable {
   }
 
   private changed(file: string): void {
-    if (manifestKind(file)) void this.model.refresh(file);
+    const kind = manifestKind(file);
+    if (kind) void this.model.refresh(file);
+    // A version file adds to the manifest beside it (qm.toml declares the rest): that one changes too.
+    if (kind && isVersionFileKind(kind)) this.siblingsChanged(file);
     else if (path.basename(file) === LOCK_FILE) this.lockChanged(file);
   }
 
   private removed(file: string): void {
-    if (manifestKind(file)) this.model.forget(file);
+    const kind = manifestKind(file);
+    if (kind) this.model.forget(file);
+    if (kind && isVersionFileKind(kind)) this.siblingsChanged(file);
     else if (path.basename(file) === LOCK_FILE) this.lockChanged(file);
+  }
+
+  private siblingsChanged(file: string): void {
+    for (const status of this.model.all()) if (status.dir === path.dirname(file) && status.file !== file) void this.model.refresh(status.file);
   }
 
   /** A lockfile changes what its directory's manifest resolves to. */
