@@ -44,6 +44,10 @@ export class ManifestWatcher implements vscode.Disposable {
     const watcher = chokidar.watch(roots, {
       ignoreInitial: true,
       depth: MAX_DEPTH,
+      // An editor's save (and fs.writeFile) truncates, then writes: reported at the truncation, the
+      // file read empty, and the write's own event fell in chokidar's 5 ms throttle. Wait until the
+      // size holds still for 50 ms, so a manifest is read once, whole.
+      awaitWriteFinish: { stabilityThreshold: 50, pollInterval: 10 },
       ignored: (file, stats) => SKIPPED_DIRS.has(path.basename(file)) || (stats?.isFile() === true && !isWatchedName(file)),
     });
     this.watcher = watcher;

@@ -61,12 +61,10 @@ suite('An honest status bar: a broken manifest never costs the toolchains', () =
     assert.equal(printed.trim(), path.join(node!.binPaths[0]!, 'node'), 'a new terminal still runs the declared node');
   });
 
-  test('a spec naming no release, or with a comment inside its quotes, is never shown as in force', async function () {
-    this.timeout(120_000);
+  test('a spec naming no release, or with a comment inside its quotes, is never shown as in force', async () => {
     const noRelease = good.replace(/^node = .*$/m, 'node = "99.0.0"');
     await fs.writeFile(manifest, noRelease);
-    // Resolving a version that does not exist took 30 s in this suite (not in the unit test): see the report.
-    let bar = await until(api, 'the error look for node 99.0.0', () => api.statusBar().error && api.statusBar(), 60_000);
+    let bar = await until(api, 'the error look for node 99.0.0', () => api.statusBar().error && api.statusBar());
     assert.doesNotMatch(bar.text, /99\.0\.0/);
     assert.match(bar.text, new RegExp(`node 20\\.18\\.1 .*qm\\.toml:${lineOf(noRelease, 'node =')}:8$`), bar.text);
     await fs.writeFile(manifest, good);
