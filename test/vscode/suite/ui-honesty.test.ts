@@ -58,7 +58,7 @@ suite('An honest status bar: a broken manifest never costs the toolchains', () =
     assert.equal(held?.heldBack, true);
     assert.deepEqual(held?.tools.map((t) => [t.name, t.version, t.installed, t.binPaths]), before.tools.map((t) => [t.name, t.version, t.installed, t.binPaths]));
     const printed = await inTerminal('command -v node > "$OUT"');
-    assert.equal(printed.trim(), path.join(node!.binPaths[0]!, 'node'), 'a new terminal still runs the declared node');
+    assert.equal(printed.trim(), path.join(node.binPaths[0]!, 'node'), 'a new terminal still runs the declared node');
   });
 
   test('a spec naming no release, or with a comment inside its quotes, is never shown as in force', async () => {
