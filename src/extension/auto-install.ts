@@ -88,7 +88,7 @@ export class AutoInstaller implements vscode.Disposable {
       void this.fetch(status, missing, names);
       return;
     }
-    this.prompt(status.file, key, `${file} declares ${names}, which ${missing.length === 1 ? 'is' : 'are'} not installed.`);
+    this.prompt(status.file, key, `${file} declares ${names}, which ${missing.length === 1 ? 'is' : 'are'} not installed`);
   }
 
   private prompt(file: string, key: string, question: string): void {

@@ -27,6 +27,9 @@ export interface HonestUiRun {
 }
 
 export async function honestUi(run: HonestUiRun): Promise<void> {
+  // For 5c, written first: VS Code takes a moment to read a new .vscode/settings.json.
+  await fs.mkdir(path.join(run.workspace, '.vscode'), { recursive: true });
+  await fs.writeFile(path.join(run.workspace, '.vscode', 'settings.json'), '{ "quartermaster.autoInstall": "prompt" }\n');
   await brokenManifest(run);
   await cleanUpReport(run);
   await stalePromptGoes(run);
@@ -79,8 +82,6 @@ async function cleanUpReport(run: HonestUiRun): Promise<void> {
 async function stalePromptGoes(run: HonestUiRun): Promise<void> {
   const { workbench, deadline } = run;
   deadline.step('5c. a prompt that no longer applies goes away');
-  await fs.mkdir(path.join(run.workspace, '.vscode'), { recursive: true });
-  await fs.writeFile(path.join(run.workspace, '.vscode', 'settings.json'), '{ "quartermaster.autoInstall": "prompt" }\n');
   const manifest = path.join(run.workspace, 'qm.toml');
   await fs.writeFile(manifest, (await fs.readFile(manifest, 'utf8')).replace(/^node = .*$/m, 'node = "22"'));
   const prompt = await workbench.waitForNotification('declares node 22.12.0, which is not installed');
