@@ -1,15 +1,4 @@
-/** Human-readable sizes, rates and durations for terminal output. */
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(value >= 100 ? 0 : 1)} ${units[unit]}`;
-}
+/** Human-readable rates and durations for terminal output; sizes are src/shared/size.ts's formatSize. */
 
 export function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds)) return '--';

@@ -1,6 +1,7 @@
 import type { PlanEvent } from '../core/install/install-plan';
 import type { JobProgress } from '../shared/protocol';
-import { formatBytes, formatDuration, progressBar } from './format';
+import { formatSize } from '../shared/size';
+import { formatDuration, progressBar } from './format';
 
 /** One line of progress, whether the work runs here or in the coordinator. */
 export interface ProgressRow {
@@ -64,9 +65,9 @@ function describe(row: ProgressRow, width: number): string {
   if (row.phase === 'downloading') {
     const { total, bytesPerSecond: rate, received } = row;
     const eta = total !== undefined && rate > 0 ? formatDuration((total - received) / rate) : '--';
-    const amount = total !== undefined ? `${formatBytes(received)}/${formatBytes(total)}` : formatBytes(received);
+    const amount = total !== undefined ? `${formatSize(received)}/${formatSize(total)}` : formatSize(received);
     const bar = total && width > 0 ? `${progressBar(received / total, width)} ` : '';
-    return `${bar}${amount}  ${formatBytes(rate)}/s  ETA ${eta}`;
+    return `${bar}${amount}  ${formatSize(rate)}/s  ETA ${eta}`;
   }
   return row.phase;
 }

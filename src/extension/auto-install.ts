@@ -13,6 +13,23 @@ export interface AutoInstallOptions {
   trusted: () => boolean;
   /** After a fetch: re-read the manifest (and follow qm.lock). */
   installed: (status: ManifestStatus) => Promise<void>;
+  /** The manifest's status now (undefined once it is gone): what a prompt is checked against. */
+  current: (file: string) => ManifestStatus | undefined;
+}
+
+/** The command the prompt's Install and Always Install links run (not in the palette). */
+export const ANSWER_PROMPT_COMMAND = 'quartermaster.answerInstallPrompt';
+
+interface PromptAnswer {
+  file: string;
+  key: string;
+  always: boolean;
+}
+
+/** An open "declares X, which is not installed" prompt: closed as soon as it no longer applies. */
+interface OpenPrompt {
+  key: string;
+  close: () => void;
 }
 
 /**
@@ -20,18 +37,34 @@ export interface AutoInstallOptions {
  * `quartermaster.autoInstall`: always, after asking (default), or never. Never in an untrusted
  * workspace. Each manifest is considered once per set of missing versions: declining, or a
  * failure, is not asked again until the manifest asks for something else.
+ *
+ * The prompt is a notification VS Code lets us close (a progress notification whose Install
+ * links are command links; its Cancel is "not now"): it goes away the moment it no longer
+ * applies (installed by a quick fix, the CLI, another window; the manifest changed or went).
+ * VS Code offers no way to close a plain message, which would linger and do nothing when clicked.
  */
-export class AutoInstaller {
+export class AutoInstaller implements vscode.Disposable {
   private readonly considered = new Map<string, string>();
+  private readonly prompts = new Map<string, OpenPrompt>();
+  private readonly command: vscode.Disposable;
   /** Per manifest, the tool@version a fetch started here is still bringing. */
   private readonly fetching = new Map<string, ReadonlySet<string>>();
 
-  constructor(private readonly options: AutoInstallOptions) {}
+  constructor(private readonly options: AutoInstallOptions) {
+    this.command = vscode.commands.registerCommand(ANSWER_PROMPT_COMMAND, (answer: PromptAnswer) => this.answer(answer));
+  }
 
-  /** Called with every refreshed manifest status; starts at most one job per manifest state. */
-  consider(status: ManifestStatus): void {
+  dispose(): void {
+    this.command.dispose();
+    for (const prompt of this.prompts.values()) prompt.close();
+  }
+
+  /** Called with every refreshed manifest status (undefined: one went away); starts at most one job per manifest state. */
+  consider(status: ManifestStatus | undefined): void {
+    this.closeStalePrompts();
+    if (!status) return;
     const missing = missingTools(status);
-    const key = missing.map((t) => `${t.name}@${t.version}`).sort().join(',');
+    const key = missingKey(status);
     if (missing.length === 0) {
       this.considered.delete(status.file);
       return;
@@ -55,12 +88,50 @@ export class AutoInstaller {
       void this.fetch(status, missing, names);
       return;
     }
-    void vscode.window
-      .showInformationMessage(`${file} declares ${names}, which ${missing.length === 1 ? 'is' : 'are'} not installed.`, 'Install', 'Always Install', 'Not Now')
-      .then(async (choice) => {
-        if (choice === 'Always Install') await vscode.workspace.getConfiguration('quartermaster').update('autoInstall', 'always', vscode.ConfigurationTarget.Global);
-        if (choice === 'Install' || choice === 'Always Install') await this.fetch(status, missing, names);
+    this.prompt(status.file, key, `${file} declares ${names}, which ${missing.length === 1 ? 'is' : 'are'} not installed`);
+  }
+
+  private prompt(file: string, key: string, question: string): void {
+    this.prompts.get(file)?.close();
+    const link = (label: string, always: boolean): string => `[${label}](command:${ANSWER_PROMPT_COMMAND}?${encodeURIComponent(JSON.stringify([{ file, key, always }]))})`;
+    void vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: question, cancellable: true }, (progress, token) => {
+      // An increment of 0 turns the endless progress bar into an empty one: nothing is running yet.
+      progress.report({ message: `${link('Install', false)} · ${link('Always Install', true)}`, increment: 0 });
+      return new Promise<void>((resolve) => {
+        const prompt: OpenPrompt = {
+          key,
+          close: () => {
+            if (this.prompts.get(file) === prompt) this.prompts.delete(file);
+            resolve();
+          },
+        };
+        this.prompts.set(file, prompt);
+        token.onCancellationRequested(prompt.close);
       });
+    });
+  }
+
+  /** An Install link: from an open prompt, or from one that went stale a moment before the click. */
+  private async answer(answer: PromptAnswer): Promise<void> {
+    const open = this.prompts.get(answer.file);
+    if (open?.key === answer.key) open.close();
+    if (answer.always) await vscode.workspace.getConfiguration('quartermaster').update('autoInstall', 'always', vscode.ConfigurationTarget.Global);
+    const status = this.options.current(answer.file);
+    const missing = status ? missingTools(status) : [];
+    const file = vscode.workspace.asRelativePath(answer.file);
+    if (!status || missing.length === 0) {
+      // Never a click that silently does nothing.
+      void vscode.window.showInformationMessage(status ? `Nothing to install: everything ${file} declares is installed now.` : `Nothing to install: ${file} is gone.`);
+      return;
+    }
+    await this.fetch(status, missing, missing.map((t) => `${t.name} ${t.version}`).join(', '));
+  }
+
+  private closeStalePrompts(): void {
+    for (const [file, prompt] of this.prompts) {
+      const status = this.options.current(file);
+      if (!status || missingKey(status) !== prompt.key) prompt.close();
+    }
   }
 
   private async fetch(status: ManifestStatus, missing: ReturnType<typeof missingTools>, names: string): Promise<void> {
@@ -77,4 +148,9 @@ export class AutoInstaller {
       if (this.fetching.get(status.file) === bringing) this.fetching.delete(status.file);
     }
   }
+}
+
+/** The missing tool@version set of a status, as one comparable string. */
+function missingKey(status: ManifestStatus): string {
+  return missingTools(status).map((t) => `${t.name}@${t.version}`).sort().join(',');
 }

@@ -116,9 +116,11 @@ export function activate(context: vscode.ExtensionContext): QuartermasterApi {
     setting: autoInstallFor,
     trusted: () => vscode.workspace.isTrusted,
     installed: (status) => model.refresh(status.file),
+    current: (file) => model.get(file),
   });
   context.subscriptions.push(
-    model.onDidChange((status) => status && autoInstaller.consider(status)),
+    autoInstaller,
+    model.onDidChange((status) => autoInstaller.consider(status)),
     vscode.workspace.onDidGrantWorkspaceTrust(() => {
       void model.refreshAll();
       languageClient?.restart().catch((error: unknown) => logger.error(`The language server did not restart: ${String(error)}`));

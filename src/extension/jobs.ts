@@ -3,7 +3,7 @@ import * as vscode from 'vscode';
 import type { CoordinatorHost } from '../core/coordinator/host';
 import type { Logger } from '../core/log';
 import type { InstallResult, JobProgress, Requester, ToolSpec } from '../shared/protocol';
-import { formatSize } from '../shared/wording';
+import { combinedProgress, progressFigures, type ProgressFigures } from '../shared/progress';
 
 export interface JobRequest {
   /** What the user sees: "Installing node 22.12.0". */
@@ -36,8 +36,6 @@ export class Jobs implements vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<void>();
   private readonly subscriptions: Array<{ dispose(): void }>;
   private idleWaiters: Array<() => void> = [];
-  /** Bytes of every row since nothing was last in flight, finished ones kept at their total. */
-  private readonly batch = new Map<string, { received: number; total: number | undefined }>();
   /** tool@version reported installed by a job, until a manifest refresh shows it installed. */
   private readonly justInstalled = new Set<string>();
   readonly onDidChange = this.changed.event;
@@ -55,15 +53,16 @@ export class Jobs implements vscode.Disposable {
     return [...this.rows.values()];
   }
 
-  /** Overall progress of what is in flight: percent of the bytes whose size is known. */
-  summary(): { count: number; percent: number | undefined; label: string } | undefined {
+  /**
+   * What is in flight, by the one progress model (src/shared/progress.ts): one download shows
+   * exactly the percent its code lens and its row in the Toolchains view show.
+   */
+  summary(): (ProgressFigures & { count: number; label: string }) | undefined {
     const rows = this.active();
-    if (rows.length === 0) return undefined;
-    // Over everything since the bar was last idle, finished downloads included, and only once every
-    // size is known: a percent that never jumps back when a size arrives or a download ends.
-    const percent = percentOf([...this.batch.values()]);
+    const figures = combinedProgress(rows);
+    if (!figures) return undefined;
     const label = rows.map((r) => (r.version ? `${r.tool} ${r.version}` : r.tool)).join(', ');
-    return { count: rows.length, percent, label };
+    return { ...figures, count: rows.length, label };
   }
 
   /** Whether a job just reported this toolchain installed and no manifest refresh has shown it yet. */
@@ -145,19 +144,15 @@ export class Jobs implements vscode.Disposable {
     this.changed.dispose();
   }
 
-  /** One job's share of the batch (its keys start with its id). */
+  /** One job's rows in flight, by the same model. */
   private jobPercent(jobId: string): number | undefined {
-    return percentOf([...this.batch].filter(([key]) => key.startsWith(`${jobId}\0`)).map(([, bytes]) => bytes));
+    return combinedProgress(this.active().filter((row) => row.jobId === jobId))?.percent;
   }
 
   private record(progress: JobProgress): void {
     const key = `${progress.jobId}\0${progress.tool}`;
     if (FINISHED.has(progress.phase)) {
       this.rows.delete(key);
-      const counted = this.batch.get(key);
-      if (progress.phase === 'done' && counted?.total !== undefined) counted.received = counted.total;
-      else this.batch.delete(key);
-      if (this.rows.size === 0) this.batch.clear();
       if (progress.phase === 'done' && progress.version) this.justInstalled.add(`${progress.tool}@${progress.version}`);
       if (progress.phase === 'failed') this.logger.warn(`Job ${progress.jobId}: ${progress.tool} ${progress.version} failed: ${progress.error?.message ?? 'unknown error'}`);
       else this.logger.info(`Job ${progress.jobId}: ${progress.tool} ${progress.version} ${progress.phase}`);
@@ -167,12 +162,9 @@ export class Jobs implements vscode.Disposable {
         const who = progress.waitingFor ? ` (waiting for pid ${progress.waitingFor.pid}: ${progress.waitingFor.purpose})` : '';
         this.logger.info(`Job ${progress.jobId} [${progress.requester.kind} ${progress.requester.label}]: ${progress.tool} ${progress.version} ${progress.phase}${who}`);
       }
-      this.rows.set(key, { ...progress, ours: this.controllers.has(progress.jobId) });
-      // A row whose size is not known yet (queued, say) holds the percent back until it is.
-      const total = progress.total ?? this.batch.get(key)?.total;
-      // Unpacking and publishing come after the last byte (their events carry no byte counts).
-      const downloaded = progress.phase === 'extracting' || progress.phase === 'publishing';
-      this.batch.set(key, { received: downloaded && total !== undefined ? total : progress.received, total });
+      // Unpacking and publishing carry no byte counts: the row keeps the size it downloaded.
+      const total = progress.total ?? previous?.total;
+      this.rows.set(key, { ...progress, ...(total !== undefined ? { total } : {}), ours: this.controllers.has(progress.jobId) });
     }
     this.changed.fire();
     this.checkIdle();
@@ -180,7 +172,6 @@ export class Jobs implements vscode.Disposable {
 
   private forgetReported(): void {
     for (const [key, row] of this.rows) if (!this.controllers.has(row.jobId)) this.rows.delete(key);
-    if (this.rows.size === 0) this.batch.clear();
     this.changed.fire();
     this.checkIdle();
   }
@@ -197,23 +188,7 @@ export class Jobs implements vscode.Disposable {
   }
 }
 
-/** Whole percent of the bytes, once every size is known. */
-function percentOf(rows: Array<{ received: number; total: number | undefined }>): number | undefined {
-  if (rows.length === 0 || !rows.every((r) => r.total !== undefined && r.total > 0)) return undefined;
-  const total = rows.reduce((sum, r) => sum + r.total!, 0);
-  const received = rows.reduce((sum, r) => sum + Math.min(r.received, r.total!), 0);
-  return Math.floor((received / total) * 100);
-}
-
 function describe(progress: JobProgress): string {
-  const name = progress.version ? `${progress.tool} ${progress.version}` : progress.tool;
-  switch (progress.phase) {
-    case 'waiting':
-      return progress.waitingFor ? `${name}: waiting for pid ${progress.waitingFor.pid} (${progress.waitingFor.purpose})` : `${name}: waiting`;
-    case 'downloading':
-      return progress.total ? `${name}: ${formatSize(progress.received)} of ${formatSize(progress.total)}` : `${name}: ${formatSize(progress.received)}`;
-    default:
-      return `${name}: ${progress.phase}`;
-  }
+  return `${progress.version ? `${progress.tool} ${progress.version}` : progress.tool}: ${progressFigures(progress).text}`;
 }
 

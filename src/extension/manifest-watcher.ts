@@ -4,6 +4,7 @@ import * as vscode from 'vscode';
 import type { Logger } from '../core/log';
 import { LOCK_FILE } from '../core/lockfile/qm-lock';
 import { manifestKind } from '../core/manifest/find';
+import { isVersionFileKind } from '../core/manifest/version-files';
 import type { WorkspaceModel } from './workspace-model';
 
 /** Directories no manifest that matters lives in, and that are expensive to watch. */
@@ -43,6 +44,10 @@ export class ManifestWatcher implements vscode.Disposable {
     const watcher = chokidar.watch(roots, {
       ignoreInitial: true,
       depth: MAX_DEPTH,
+      // An editor's save (and fs.writeFile) truncates, then writes: reported at the truncation, the
+      // file read empty, and the write's own event fell in chokidar's 5 ms throttle. Wait until the
+      // size holds still for 50 ms, so a manifest is read once, whole.
+      awaitWriteFinish: { stabilityThreshold: 50, pollInterval: 10 },
       ignored: (file, stats) => SKIPPED_DIRS.has(path.basename(file)) || (stats?.isFile() === true && !isWatchedName(file)),
     });
     this.watcher = watcher;
@@ -67,13 +72,22 @@ export class ManifestWatcher implements vscode.Disposable {
   }
 
   private changed(file: string): void {
-    if (manifestKind(file)) void this.model.refresh(file);
+    const kind = manifestKind(file);
+    if (kind) void this.model.refresh(file);
+    // A version file adds to the manifest beside it (qm.toml declares the rest): that one changes too.
+    if (kind && isVersionFileKind(kind)) this.siblingsChanged(file);
     else if (path.basename(file) === LOCK_FILE) this.lockChanged(file);
   }
 
   private removed(file: string): void {
-    if (manifestKind(file)) this.model.forget(file);
+    const kind = manifestKind(file);
+    if (kind) this.model.forget(file);
+    if (kind && isVersionFileKind(kind)) this.siblingsChanged(file);
     else if (path.basename(file) === LOCK_FILE) this.lockChanged(file);
+  }
+
+  private siblingsChanged(file: string): void {
+    for (const status of this.model.all()) if (status.dir === path.dirname(file) && status.file !== file) void this.model.refresh(status.file);
   }
 
   /** A lockfile changes what its directory's manifest resolves to. */

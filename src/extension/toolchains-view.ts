@@ -4,6 +4,7 @@ import type { HomeLayout } from '../core/home';
 import type { Logger } from '../core/log';
 import { directorySize } from '../core/store/disk-usage';
 import type { InstalledTool } from '../shared/protocol';
+import { progressFigures } from '../shared/progress';
 import { formatSize } from '../shared/wording';
 import type { DownloadRow, Jobs } from './jobs';
 import type { WorkspaceModel } from './workspace-model';
@@ -142,9 +143,7 @@ function downloadItem(row: DownloadRow): vscode.TreeItem {
   item.id = `download:${row.jobId}:${row.tool}`;
   item.contextValue = 'download';
   item.iconPath = new vscode.ThemeIcon('sync~spin');
-  const amount = row.total ? `${Math.floor((row.received / row.total) * 100)}% of ${formatSize(row.total)}` : formatSize(row.received);
-  const state = row.phase === 'downloading' ? amount : row.phase === 'waiting' && row.waitingFor ? `waiting for pid ${row.waitingFor.pid}` : row.phase;
-  item.description = `${state} · ${row.requester.label}`;
+  item.description = `${progressFigures(row).text} · ${row.requester.label}`;
   item.tooltip = `${name}: ${row.phase}, for ${row.requester.kind} "${row.requester.label}" (pid ${row.requester.pid})`;
   return item;
 }

@@ -5,7 +5,8 @@ import type { HomeLayout } from '../core/home';
 import type { Logger } from '../core/log';
 import { loadManifest, MANIFEST_FILE_NAMES } from '../core/manifest/find';
 import { recordManifestUse } from '../core/state/usage';
-import { declaredStatus, manifestStatus, type ManifestStatus } from '../core/workspace/manifest-status';
+import type { Manifest } from '../core/manifest/types';
+import { declaredStatus, statusInForce, type ManifestStatus } from '../core/workspace/manifest-status';
 
 /** Every file `qm` reads a tool from: qm.toml, the legacy files and the version files (src/core's list). */
 export const MANIFEST_GLOB = `**/{${MANIFEST_FILE_NAMES.join(',')}}`;
@@ -29,6 +30,8 @@ export interface WorkspaceModelOptions {
  */
 export class WorkspaceModel implements vscode.Disposable {
   private readonly statuses = new Map<string, ManifestStatus>();
+  /** Per manifest, the last version of it that could be used: in force while the file cannot. */
+  private readonly lastGood = new Map<string, Manifest>();
   private readonly refreshes = new Map<string, { running: Promise<void>; again: boolean }>();
   private readonly changed = new vscode.EventEmitter<ManifestStatus | undefined>();
   /** A manifest was refreshed (its status), or one went away (undefined). */
@@ -78,6 +81,7 @@ export class WorkspaceModel implements vscode.Disposable {
   }
 
   forget(file: string): void {
+    this.lastGood.delete(file);
     if (this.statuses.delete(file)) this.changed.fire(undefined);
   }
 
@@ -127,8 +131,11 @@ export class WorkspaceModel implements vscode.Disposable {
         this.statuses.set(file, declared);
         this.changed.fire(declared);
       }
-      const status = await manifestStatus(manifest, host.api, { platform, network: this.options.network() });
+      // A half-typed or bad value keeps the last good version in force: terminals keep their toolchains.
+      const { status, good } = await statusInForce(manifest, this.lastGood.get(file), host.api, { platform, network: this.options.network() });
+      if (good) this.lastGood.set(file, good);
       this.statuses.set(file, status);
+      if (status.heldBack && status.error) logger.warn(`${status.error.message}; the last good ${path.basename(file)} stays in force until it is fixed`);
       for (const tool of status.tools) {
         if (tool.error && tool.error.code !== 'EUNTRUSTED') logger.warn(`${file}: ${tool.name} "${tool.spec}": ${tool.error.message}`);
       }

@@ -1,21 +1,13 @@
 import type { JobProgress } from '../shared/protocol';
+import { progressFigures } from '../shared/progress';
 import { formatSize } from '../shared/wording';
 
 export { TOOL_TITLES, formatSize, releaseMarks } from '../shared/wording';
 import type { ToolState } from './tool-state';
 
-/** "downloading 42%", "waiting for pid 1234", "installing": a job's state in a few words. */
+/** "downloading 42% of 2.0 MiB", "waiting for pid 1234", "unpacking": the one progress model's words. */
 export function progressText(progress: JobProgress): string {
-  switch (progress.phase) {
-    case 'queued':
-      return 'queued';
-    case 'waiting':
-      return progress.waitingFor ? `waiting for pid ${progress.waitingFor.pid} (${progress.waitingFor.purpose})` : 'waiting for another download';
-    case 'downloading':
-      return progress.total ? `downloading ${Math.floor((progress.received / progress.total) * 100)}%` : `downloading ${formatSize(progress.received)}`;
-    default:
-      return 'installing';
-  }
+  return progressFigures(progress).text;
 }
 
 /** One line for a code lens: the state of a tool entry now. */

@@ -10,6 +10,8 @@
  *   4. Switch Version from the status bar to node 20.18.1 while, during that download, `qm install
  *      node@20.18.1` runs in an integrated terminal and another `qm` runs outside VS Code.
  *      Everything ends installed; the mirror served every archive once and every index at most once.
+ *   5. The UI tells the truth (test/e2e/ui/honest-ui.ts): a broken qm.toml, Clean Up's report, a
+ *      prompt that goes away once it no longer applies.
  *
  * Screenshots of each moment go to test-results/ui/ (failure.png too when it fails, with the
  * server's and the extension's logs printed). Needs `npm run build` first. QM_UI_TIMEOUT_MS
@@ -25,6 +27,7 @@ import { REPO_ROOT, type FixtureWorld } from './fixture-world';
 import { Deadline } from './ui/deadline';
 import { DownloadAudit, type ToolName } from './ui/download-audit';
 import { nearestSpecQuickFixes, toolchainContextMenu, versionPickerOrder } from './ui/editor-actions';
+import { honestUi } from './ui/honest-ui';
 import { whenFile } from './ui/file-watch';
 import { runOutsideCli } from './ui/outside-cli';
 import { statusBarHistory } from './ui/status-bar-probe';
@@ -102,6 +105,7 @@ async function runAll(deadline: Deadline): Promise<number> {
         auditDownloads(run);
         await showOutcome(run);
         await editorActions(run);
+        await honestUi({ workbench, deadline, workspace: world.workspace, repoRoot: REPO_ROOT, env: productEnv(world), lap });
         return 0;
       } catch (error) {
         console.error(`\nui-e2e: FAILED in step "${deadline.currentStep}": ${error instanceof Error ? error.stack ?? error.message : String(error)}`);

@@ -127,7 +127,7 @@ describe('language server code actions, code lenses and commands', { timeout }, 
     assert.equal(install?.command?.command, 'quartermaster.server.install');
 
     const result = client.executeCommand(install.command.command, install.command.arguments!) as Promise<InstallResult>;
-    const downloading = await client.lensesUntil(uri, (lenses) => /^node 23\.3\.0: downloading \d+%$/.test(lenses[0]!.command!.title));
+    const downloading = await client.lensesUntil(uri, (lenses) => /^node 23\.3\.0: downloading \d+% of [\d.]+ [KM]iB$/.test(lenses[0]!.command!.title));
     assert.equal(downloading[0]!.command!.command, '', 'no install offered while one runs');
     const done = await result;
     assert.deepEqual(done.tools.map((t) => [t.tool, t.version, t.installed]), [['node', '23.3.0', true]]);

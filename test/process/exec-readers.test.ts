@@ -69,7 +69,7 @@ describe('qm exec holds its toolchain while the command runs, and runs that tree
     assert.match(uninstall.stderr, /ELOCKED.*in use by pid/);
     const gc = await qm(['gc']);
     assert.equal(gc.code, 0, gc.stderr);
-    assert.match(gc.stdout, /skipped node 22\.12\.0 \(linux-x64\): in use by pid/);
+    assert.match(gc.stdout, /left node 22\.12\.0 \(linux-x64\): in use by pid/);
     await fs.access(path.join(tree(), 'bin', 'node'));
 
     // qm exec dies; the command it started still runs from the tree, under its own lease.

@@ -9,7 +9,7 @@ import { loadManifest } from '../../src/core/manifest/find';
 import { parsePlatform } from '../../src/core/platform';
 import { lockfileFor, resolvePlan } from '../../src/core/plan/plan';
 import { createCore, type CoreServices } from '../../src/core/services';
-import { manifestStatus, missingTools, type ManifestStatus, type ManifestStatusOptions } from '../../src/core/workspace/manifest-status';
+import { manifestStatus, missingTools, statusInForce, type ManifestStatus, type ManifestStatusOptions } from '../../src/core/workspace/manifest-status';
 import { DEFAULT_GO_RELEASES, publishGoDist } from '../fixtures/go-dist';
 import { MirrorServer } from '../fixtures/mirror-server';
 import { DEFAULT_RELEASES, publishNodeDist } from '../fixtures/node-dist';
@@ -201,5 +201,56 @@ describe('manifestStatus: each declared tool resolved, installed, locked, throug
   it('a missing manifest rejects with EMANIFEST', async () => {
     await fs.rm(file);
     await assert.rejects(status(coordinator()), (error) => isQmError(error, 'EMANIFEST') && error.message.includes(file));
+  });
+  describe('statusInForce: the last good manifest stays in force while the file cannot be used', () => {
+    const options = { platform: 'linux-x64', network: true };
+
+    it('a half-typed line keeps every tool of the last good version, and names line and column', async () => {
+      const source = coordinator();
+      const first = await statusInForce(await loadManifest(file), undefined, source, options);
+      assert.equal(first.good?.tools.length, 3);
+      assert.equal(first.status.heldBack, undefined);
+      await fs.writeFile(file, '[tools]\nnode = "22"\ngo = "1.23"\npython =\nzig = "0.13"\n');
+      const broken = await statusInForce(await loadManifest(file), first.good, source, options);
+      assert.equal(broken.good, first.good, 'the last good one is still the last good one');
+      assert.equal(broken.status.heldBack, true);
+      assert.deepEqual(broken.status.tools.map((t) => `${t.name} ${t.version}`), ['node 22.12.0', 'go 1.23.4', 'zig 0.13.0']);
+      assert.equal(broken.status.error?.code, 'EMANIFEST');
+      assert.deepEqual(broken.status.error?.at, { file, line: 4, column: 8 });
+      assert.match(broken.status.error?.reason ?? '', /No value after "="/);
+    });
+
+    it('a bad value (not a version, or no such release) is held back the same way; fixed, the file is in force again', async () => {
+      const source = coordinator();
+      const { good } = await statusInForce(await loadManifest(file), undefined, source, options);
+      await fs.writeFile(file, '[tools]\nnode = "22 # exactly"\ngo = "1.23"\nzig = "0.13"\n');
+      const notAVersion = await statusInForce(await loadManifest(file), good, source, options);
+      assert.equal(notAVersion.status.heldBack, true);
+      assert.equal(notAVersion.status.tools.find((t) => t.name === 'node')?.spec, '22');
+      assert.deepEqual(notAVersion.status.error?.at, { file, line: 2, column: 8 });
+
+      await fs.writeFile(file, '[tools]\nnode = "99.0.0"\ngo = "1.23"\nzig = "0.13"\n');
+      const noRelease = await statusInForce(await loadManifest(file), good, source, options);
+      assert.equal(noRelease.status.heldBack, true);
+      assert.equal(noRelease.status.error?.code, 'ENOVERSION');
+      assert.deepEqual(noRelease.status.error?.at, { file, line: 2, column: 8 });
+      assert.equal(noRelease.status.tools.find((t) => t.name === 'node')?.version, '22.12.0', 'node 99.0.0 is not shown as in force');
+
+      await fs.writeFile(file, '[tools]\nnode = "20"\n');
+      const fixed = await statusInForce(await loadManifest(file), good, source, options);
+      assert.equal(fixed.status.heldBack, undefined);
+      assert.equal(fixed.status.error, undefined);
+      assert.deepEqual(fixed.status.tools.map((t) => t.name), ['node']);
+      assert.equal(fixed.good?.tools[0]?.spec, '20');
+    });
+
+    it('with no good version yet, the file is shown as it is, with its error', async () => {
+      await fs.writeFile(file, '[tools]\nnode = "99.0.0"\n');
+      const { status, good } = await statusInForce(await loadManifest(file), undefined, coordinator(), options);
+      assert.equal(good, undefined);
+      assert.equal(status.heldBack, undefined);
+      assert.equal(status.error?.code, 'ENOVERSION');
+      assert.equal(status.tools[0]?.version, undefined);
+    });
   });
 });

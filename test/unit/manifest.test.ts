@@ -191,6 +191,17 @@ describe('parseQmToml', () => {
     );
   });
 
+  it('blames a half-typed `python =` on its own line, and keeps the key below it (the parser blames the next line)', () => {
+    for (const text of ['[tools]\nnode = "22"\npython =\nzig = "0.13.0"    # exactly this one\n', '[tools]\nnode = "22"\npython =   # later\n\n# zig\nzig = "0.13.0"\n']) {
+      const manifest = parseQmToml(text, '/p/qm.toml');
+      assert.deepEqual(manifest.tools.map((t) => `${t.name} ${t.spec}`), ['node 22', 'zig 0.13.0'], text);
+      assert.equal(manifest.problems.length, 1, JSON.stringify(manifest.problems));
+      assert.deepEqual([manifest.problems[0]!.code, manifest.problems[0]!.range.start.line, manifest.problems[0]!.range.start.column], ['syntax', 3, 8]);
+    }
+    const atEnd = parseQmToml('[tools]\nnode = "22"\npython =\n', '/p/qm.toml');
+    assert.deepEqual(atEnd.problems.map((p) => p.range.start.line), [3]);
+  });
+
   it('reports a key or table defined twice as duplicate, on the second definition', () => {
     const keys = parseQmToml('[tools]\nnode = "22"\nnode = "20"\n', 'qm.toml');
     assert.deepEqual(problems(keys), ['error duplicate 3:1-3:5']);

@@ -5,7 +5,10 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { isQmError } from '../../src/core/errors';
-import { collectGarbage } from '../../src/core/maintenance/gc';
+import { collectGarbage, gcFigures } from '../../src/core/maintenance/gc';
+import { gcReport } from '../../src/core/maintenance/gc-report';
+import { recordManifestUse } from '../../src/core/state/usage';
+import { directorySize } from '../../src/core/store/disk-usage';
 import { uninstallToolchain } from '../../src/core/maintenance/uninstall';
 import { parsePlatform } from '../../src/core/platform';
 import { parseVersionSpec } from '../../src/core/resolve/version-spec';
@@ -104,5 +107,38 @@ describe('uninstallToolchain: under the install lock, out of sight with one rena
     // The holder's own temp file stays; nothing of the removed tree does.
     const { temp } = await holder.waitFor<{ temp: string }>((m) => 'temp' in m);
     assert.deepEqual(await listFiles(core.layout.tmpDir), [path.basename(temp)]);
+  });
+  it('gc says what it frees and what it keeps and why, and the figures add up to the cache', async () => {
+    const project = path.join(home, 'project');
+    await fs.mkdir(project);
+    await fs.writeFile(path.join(project, 'qm.toml'), '[tools]\nnode = "22"\n');
+    await recordManifestUse(core.layout, path.join(project, 'qm.toml'));
+    const used = await install('22.12.0');
+    const unused = await install('20.18.1');
+    // 20.18.1's archive is an hour and a minute old, 22.12.0's (kept anyway) and one stray download are fresh.
+    const old = new Date(Date.now() - 61 * 60 * 1000);
+    await fs.utimes(core.layout.blobPath(unused.receipt.sha256), old, old);
+    const stray = core.layout.blobPath('ab'.repeat(32));
+    await fs.mkdir(path.dirname(stray), { recursive: true });
+    await fs.writeFile(stray, Buffer.alloc(3000));
+
+    const preview = await collectGarbage(core, { dryRun: true });
+    assert.equal(preview.cacheBytes, await directorySize(home));
+    const figures = gcFigures(preview);
+    assert.equal(figures.freed + figures.used + figures.recent + figures.busy + figures.other, figures.total);
+    assert.deepEqual(preview.removed.map((item) => item.path).sort(), [unused.dir, core.layout.blobPath(unused.receipt.sha256)].sort());
+    assert.deepEqual(preview.kept.filter((item) => item.because === 'recent').map((item) => [item.path, item.bytes]), [[stray, 3000]]);
+    assert.deepEqual(preview.kept.filter((item) => item.kind === 'toolchain').map((item) => item.path), [used.dir]);
+    const text = gcReport(preview, true);
+    assert.match(text.headline, /^Frees [\d.]+ [KM]iB of the [\d.]+ [KM]iB cache \([\d.]+ [KM]iB left\)$/);
+    assert.ok(text.lines.includes('  1 download fetched under an hour ago: an install may be about to unpack it, 2.9 KiB; a later clean-up removes it if still unused'), text.lines.join('\n'));
+    assert.ok(text.lines.some((line) => line.startsWith('    node 22.12.0 (linux-x64): used by ')), text.lines.join('\n'));
+
+    const result = await collectGarbage(core);
+    assert.equal(result.cacheBytes, preview.cacheBytes);
+    assert.equal(result.cacheBytesAfter, await directorySize(home));
+    // Removing took away exactly what it says it freed.
+    assert.equal(result.cacheBytes - result.cacheBytesAfter, gcFigures(result).freed);
+    assert.match(gcReport(result, false).headline, /^Freed /);
   });
 });

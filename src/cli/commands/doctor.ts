@@ -2,7 +2,7 @@ import { diagnose } from '../../core/maintenance/doctor';
 import { checkOtherHost, findOtherHostTemps, removeOtherHostTemps } from '../../core/maintenance/other-hosts';
 import { QmError } from '../../core/errors';
 import type { Command } from '../command';
-import { formatBytes } from '../format';
+import { formatSize } from '../../shared/size';
 
 export const doctorCommand: Command = {
   name: 'doctor',
@@ -21,8 +21,8 @@ export const doctorCommand: Command = {
       context.json({ ...report, recovered: recovered ?? null, otherHosts });
     } else {
       context.write(`QM_HOME     ${report.home}${report.writable ? '' : ' (not writable)'}\n`);
-      context.write(`toolchains  ${report.toolchains.count}, ${formatBytes(report.toolchains.bytes)}\n`);
-      context.write(`downloads   ${report.blobs.count}, ${formatBytes(report.blobs.bytes)}\n`);
+      context.write(`toolchains  ${report.toolchains.count}, ${formatSize(report.toolchains.bytes)}\n`);
+      context.write(`downloads   ${report.blobs.count}, ${formatSize(report.blobs.bytes)}\n`);
       context.write(`temp files  ${report.temps.live.length} in use, ${report.temps.orphaned.length} orphaned\n`);
       context.write(`locks       ${report.locks.length} held\n`);
       if (recovered) context.write(`fixed       removed ${recovered.tempsRemoved.length} orphaned temp file(s), ${recovered.locksRemoved} stale lock(s), ${removedOther.length} of other hosts\n`);

@@ -1,7 +1,7 @@
 import { QmError } from '../../core/errors';
 import { collectGarbage } from '../../core/maintenance/gc';
+import { gcReport } from '../../core/maintenance/gc-report';
 import type { Command } from '../command';
-import { formatBytes } from '../format';
 
 export const gcCommand: Command = {
   name: 'gc',
@@ -18,10 +18,9 @@ export const gcCommand: Command = {
       context.json({ dryRun, ...result });
       return 0;
     }
-    const freed = result.removed.reduce((sum, item) => sum + item.bytes, 0);
-    for (const item of result.removed) context.write(`${dryRun ? 'would remove' : 'removed'} ${item.label}  ${formatBytes(item.bytes)}\n`);
-    for (const item of result.busy) context.write(`skipped ${item.label}: ${item.reason ?? 'in use'}\n`);
-    context.write(`${dryRun ? 'would free' : 'freed'} ${formatBytes(freed)}; kept ${result.keptToolchains} toolchain(s) and ${result.keptBlobs} download(s) used by ${result.manifests.length} manifest(s)\n`);
+    const report = gcReport(result, dryRun);
+    context.write(`${report.headline}\n`);
+    for (const line of report.lines) context.write(`${line}\n`);
     return 0;
   },
 };

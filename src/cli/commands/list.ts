@@ -1,7 +1,7 @@
 import { QmError } from '../../core/errors';
 import { providerFor } from '../../core/providers/registry';
 import type { Command } from '../command';
-import { formatBytes } from '../format';
+import { formatSize } from '../../shared/size';
 import { directorySize } from '../../core/store/disk-usage';
 
 export const listCommand: Command = {
@@ -40,7 +40,7 @@ export const listCommand: Command = {
     if (rows.length === 0) context.write(`no toolchains installed in ${context.core.layout.root}\n`);
     const width = (pick: (row: (typeof rows)[number]) => string, least: number): number => Math.max(least, ...rows.map((row) => pick(row).length));
     const [tool, version, platform] = [width((r) => r.tool, 5), width((r) => r.version, 14), width((r) => r.platform, 14)];
-    for (const row of rows) context.write(`${row.tool.padEnd(tool)} ${row.version.padEnd(version)} ${row.platform.padEnd(platform)} ${formatBytes(row.bytes).padStart(10)}  ${row.dir}\n`);
+    for (const row of rows) context.write(`${row.tool.padEnd(tool)} ${row.version.padEnd(version)} ${row.platform.padEnd(platform)} ${formatSize(row.bytes).padStart(10)}  ${row.dir}\n`);
     return 0;
   },
 };

@@ -2,7 +2,7 @@ import { QmError } from '../../core/errors';
 import { uninstallToolchain } from '../../core/maintenance/uninstall';
 import { selectVersion } from '../../core/resolve/version-spec';
 import type { Command } from '../command';
-import { formatBytes } from '../format';
+import { formatSize } from '../../shared/size';
 import { parseToolArg } from '../tool-args';
 
 export const uninstallCommand: Command = {
@@ -31,7 +31,7 @@ export const uninstallCommand: Command = {
     for (const target of targets) {
       const result = await uninstallToolchain(context.core, target);
       removed.push({ tool: target.tool, version: target.version, platform: target.platform, dir: result.dir, bytes: result.bytes });
-      if (!context.flags.json) context.write(`removed ${target.tool} ${target.version} (${target.platform})  ${formatBytes(result.bytes)}\n`);
+      if (!context.flags.json) context.write(`removed ${target.tool} ${target.version} (${target.platform})  ${formatSize(result.bytes)}\n`);
     }
     if (context.flags.json) context.json({ removed });
     return 0;

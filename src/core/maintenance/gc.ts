@@ -31,13 +31,40 @@ export interface GcItem {
   reason?: string;
 }
 
+/** Something gc keeps on purpose, and why. */
+export interface GcKeptItem extends GcItem {
+  /** used: a recently used manifest (or its qm.lock, or a kept toolchain) needs it; recent: downloaded within the grace period. */
+  because: 'used' | 'recent';
+  reason: string;
+}
+
 export interface GcResult {
   removed: GcItem[];
   /** Held by a running install or download, or in use by a reader: left alone this time. */
   busy: GcItem[];
+  /** Every toolchain and download kept, with why. */
+  kept: GcKeptItem[];
   keptToolchains: number;
   keptBlobs: number;
   manifests: string[];
+  /** The whole cache (QM_HOME) before, as the Toolchains view counts it. */
+  cacheBytes: number;
+  /** The whole cache after removing (the same as before for a dry run). */
+  cacheBytesAfter: number;
+}
+
+/**
+ * Where every byte of the cache goes: what is (or would be) freed, kept because it is used, kept
+ * because it is recent, left because it is busy, and the rest (indexes, state, partial
+ * downloads). The parts add up to `cacheBytes`.
+ */
+export function gcFigures(result: GcResult): { freed: number; used: number; recent: number; busy: number; other: number; total: number } {
+  const sum = (items: readonly GcItem[]): number => items.reduce((total, item) => total + item.bytes, 0);
+  const freed = sum(result.removed);
+  const used = sum(result.kept.filter((item) => item.because === 'used'));
+  const recent = sum(result.kept.filter((item) => item.because === 'recent'));
+  const busy = sum(result.busy);
+  return { freed, used, recent, busy, other: Math.max(0, result.cacheBytes - freed - used - recent - busy), total: result.cacheBytes };
 }
 
 /**
@@ -52,22 +79,26 @@ export async function collectGarbage(core: Pick<CoreServices, 'installer' | 'loc
   const maxAgeMs = (options.maxAgeDays ?? 30) * 24 * 60 * 60 * 1000;
   const manifests = await liveManifests(core, now - maxAgeMs);
   const installed = await core.installer.list();
-  const keepToolchain = (toolchain: InstalledToolchain): boolean => manifests.some((m) => refersTo(m, toolchain));
+  const keepingManifest = (toolchain: InstalledToolchain): LiveManifest | undefined => manifests.find((m) => refersTo(m, toolchain));
+  const cacheBytes = await directorySize(core.layout.root);
   const keptDigests = new Set<string>();
   for (const { manifest, lockedDigests } of manifests) {
     for (const artifact of manifest.artifacts) keptDigests.add(artifact.sha256);
     for (const digest of lockedDigests) keptDigests.add(digest);
   }
-  const result: GcResult = { removed: [], busy: [], keptToolchains: 0, keptBlobs: 0, manifests: manifests.map((m) => m.manifest.file) };
+  const result: GcResult = { removed: [], busy: [], kept: [], keptToolchains: 0, keptBlobs: 0, manifests: manifests.map((m) => m.manifest.file), cacheBytes, cacheBytesAfter: cacheBytes };
 
   for (const toolchain of installed) {
-    if (keepToolchain(toolchain)) {
+    const label = `${toolchain.tool} ${toolchain.version} (${toolchain.platform})`;
+    const user = keepingManifest(toolchain);
+    if (user) {
       result.keptToolchains++;
+      result.kept.push({ kind: 'toolchain', path: toolchain.dir, bytes: await directorySize(toolchain.dir), label, because: 'used', reason: `used by ${user.manifest.file}` });
       keptDigests.add(toolchain.receipt.sha256);
       for (const component of toolchain.receipt.components ?? []) keptDigests.add(component.sha256);
       continue;
     }
-    const item: GcItem = { kind: 'toolchain', path: toolchain.dir, bytes: await directorySize(toolchain.dir), label: `${toolchain.tool} ${toolchain.version} (${toolchain.platform})` };
+    const item: GcItem = { kind: 'toolchain', path: toolchain.dir, bytes: await directorySize(toolchain.dir), label };
     await removeUnderLock(core, toolchainLockKey(toolchain), item, result, options.dryRun, async () => {
       const { removed, heldBy } = await core.leases.removeUnlessLeased(toolchain, 'qm gc', () => moveAsideAndDelete(core.layout, toolchain.dir));
       if (heldBy.length > 0) return `in use by ${describeReaders(heldBy)}`;
@@ -77,21 +108,30 @@ export async function collectGarbage(core: Pick<CoreServices, 'installer' | 'loc
 
   const grace = options.blobGraceMs ?? 60 * 60 * 1000;
   for (const blob of await listBlobs(core.layout.blobsDir)) {
+    const item: GcItem = { kind: 'blob', path: blob.path, bytes: blob.size, label: `download ${blob.sha256.slice(0, 12)}` };
     if (keptDigests.has(blob.sha256)) {
       result.keptBlobs++;
+      result.kept.push({ ...item, because: 'used', reason: 'the archive of a kept toolchain, an artifact or a qm.lock entry' });
       continue;
     }
     if (now - blob.mtimeMs < grace) {
       result.keptBlobs++;
+      result.kept.push({ ...item, because: 'recent', reason: `downloaded under ${describeDuration(grace)} ago: an install may be about to unpack it` });
       continue;
     }
-    const item: GcItem = { kind: 'blob', path: blob.path, bytes: blob.size, label: `blob ${blob.sha256.slice(0, 12)}` };
     await removeUnderLock(core, blobLockKey(blob.sha256), item, result, options.dryRun, async () => {
       await fs.rm(blob.path, { force: true });
       return undefined;
     });
   }
+  if (!options.dryRun && result.removed.length > 0) result.cacheBytesAfter = await directorySize(core.layout.root);
   return result;
+}
+
+function describeDuration(ms: number): string {
+  const minutes = Math.round(ms / 60_000);
+  if (minutes === 60) return 'an hour';
+  return minutes % 60 === 0 ? `${minutes / 60} hours` : `${minutes} minutes`;
 }
 
 interface LiveManifest {

@@ -30,6 +30,7 @@ const DUPLICATE_KEY_MESSAGE = 'Defining a key multiple times is invalid';
 // What the parser says when a table header's key runs on to the next line.
 const KEY_RUNS_ON_MESSAGES = new Set(['The key, equals sign, and value must be on the same line', 'Unterminated table-key']);
 const UNCLOSED_HEADER_MESSAGE = 'This table header has no closing "]"';
+const MISSING_VALUE_MESSAGE = 'No value after "=": write one, such as "22"';
 // Enough to show everything a person is fixing at once; each costs a full re-parse, so large
 // files get fewer (parsing 1 MB takes about a second).
 const MAX_SYNTAX_ERRORS = 10;
@@ -64,9 +65,11 @@ export function parseTomlTolerant(text: string, lines: LineIndex): TolerantParse
       }
       const errorLine = lines.lineOf(Math.min(error.index, text.length));
       const headerLine = unclosedHeaderAbove(source, lines, errorLine, error.message);
-      if (headerLine === undefined) errors.push(describeSyntaxError(text, lines, error.index, error.message));
-      else errors.push({ start: lines.lineStart(headerLine) + leadingSpace(source, lines, headerLine), end: lines.lineEnd(headerLine), message: UNCLOSED_HEADER_MESSAGE });
-      source = errors.length < maxErrors ? replaceLine(source, lines, headerLine ?? errorLine, placeholderTables) : undefined;
+      const dangling: { line: number; equals: number } | undefined = headerLine === undefined ? danglingEqualsAbove(source, lines, errorLine, Math.min(error.index, text.length)) : undefined;
+      if (headerLine !== undefined) errors.push({ start: lines.lineStart(headerLine) + leadingSpace(source, lines, headerLine), end: lines.lineEnd(headerLine), message: UNCLOSED_HEADER_MESSAGE });
+      else if (dangling !== undefined) errors.push({ start: dangling.equals, end: dangling.equals + 1, message: MISSING_VALUE_MESSAGE });
+      else errors.push(describeSyntaxError(text, lines, error.index, error.message));
+      source = errors.length < maxErrors ? replaceLine(source, lines, headerLine ?? dangling?.line ?? errorLine, placeholderTables) : undefined;
     }
   }
   return { errors, placeholderTables };
@@ -99,6 +102,26 @@ function unclosedHeaderAbove(source: string, lines: LineIndex, errorLine: number
     const content = source.slice(lines.lineStart(line), lines.lineEnd(line)).trim();
     if (content === '' || content.startsWith('#')) continue;
     return content.startsWith('[') && !content.includes(']') ? line : undefined;
+  }
+  return undefined;
+}
+
+/**
+ * `python =` with its value not typed yet: the parser reads on into the next line and blames
+ * that line (which recovery would then blank, taking a good key away). When the error is at
+ * the start of a line (or the end of the text) and the nearest line above, past blank and
+ * comment lines, ends in "=" (before any comment), that line is the one to blame.
+ */
+function danglingEqualsAbove(source: string, lines: LineIndex, errorLine: number, index: number): { line: number; equals: number } | undefined {
+  if (source.slice(lines.lineStart(errorLine), index).trim() !== '') return undefined;
+  for (let line = index >= source.length && source.slice(lines.lineStart(errorLine)).trim() === '' ? errorLine : errorLine - 1; line >= 0; line--) {
+    const start = lines.lineStart(line);
+    const content = source.slice(start, lines.lineEnd(line));
+    if (content.trim() === '' || content.trim().startsWith('#')) continue;
+    // A comment can only start outside a string, and a line with no value has no string.
+    const code = /["']/.test(content) ? content : content.replace(/#.*$/, '');
+    const trimmed = code.trimEnd();
+    return trimmed.endsWith('=') && !trimmed.trimStart().startsWith('[') ? { line, equals: start + trimmed.length - 1 } : undefined;
   }
   return undefined;
 }

@@ -1,7 +1,8 @@
 import * as vscode from 'vscode';
 import type { CoordinatorHost } from '../../core/coordinator/host';
 import type { Logger } from '../../core/log';
-import { collectGarbage } from '../../core/maintenance/gc';
+import { collectGarbage, gcFigures, type GcResult } from '../../core/maintenance/gc';
+import { gcReport, type GcReport } from '../../core/maintenance/gc-report';
 import { uninstallToolchain } from '../../core/maintenance/uninstall';
 import type { CoreServices } from '../../core/services';
 import type { InstalledTool } from '../../shared/protocol';
@@ -84,29 +85,48 @@ async function showInstalled(deps: MaintenanceDeps): Promise<void> {
   vscode.window.setStatusBarMessage(`Copied ${bin}`, 3000);
 }
 
-/** gc with a preview: what would go and how much, then a modal confirmation. */
-async function cleanUp(deps: MaintenanceDeps): Promise<number> {
+/**
+ * gc with a preview: what would go, what stays and why (used, recent, busy, the rest), in
+ * figures that add up to the cache size; then a modal confirmation, and the same report of
+ * what happened. Returns the report shown last (for tests and the API).
+ */
+async function cleanUp(deps: MaintenanceDeps): Promise<CleanUpReport> {
   const preview = await collectGarbage(deps.core, { dryRun: true });
+  const planned = gcReport(preview, true);
   if (preview.removed.length === 0) {
-    void vscode.window.showInformationMessage(`Nothing to clean up: ${preview.keptToolchains} toolchains are in use by ${preview.manifests.length} recently used manifests.`);
-    return 0;
+    void vscode.window.showInformationMessage(`${planned.headline}. ${keptSummary(preview)}`, 'Show Details').then((choice) => choice && showDetails(deps, planned));
+    return { stage: 'nothing', ...planned };
   }
-  const bytes = preview.removed.reduce((sum, item) => sum + item.bytes, 0);
-  const listed = preview.removed.slice(0, 12).map((item) => `• ${item.label} (${formatSize(item.bytes)})`);
-  if (preview.removed.length > listed.length) listed.push(`• … and ${preview.removed.length - listed.length} more`);
-  const confirm = await vscode.window.showWarningMessage(
-    `Remove ${preview.removed.length} unused items (${formatSize(bytes)})?`,
-    { modal: true, detail: `Nothing a manifest used in the last 30 days refers to:\n${listed.join('\n')}` },
-    'Remove',
-  );
-  if (confirm !== 'Remove') return 0;
+  const confirm = await vscode.window.showWarningMessage(`${planned.headline}?`, { modal: true, detail: planned.lines.join('\n') }, 'Remove');
+  if (confirm !== 'Remove') return { stage: 'declined', ...planned };
   const result = await collectGarbage(deps.core);
-  const freed = result.removed.reduce((sum, item) => sum + item.bytes, 0);
-  for (const item of result.removed) deps.logger.info(`Removed ${item.label}: ${item.path}`);
+  const done = gcReport(result, false);
+  deps.logger.info(`Clean Up Unused: ${done.headline}\n${done.lines.join('\n')}`);
   deps.changed();
-  const busy = result.busy.length > 0 ? ` ${result.busy.length} in use were left alone.` : '';
-  void vscode.window.showInformationMessage(`Freed ${formatSize(freed)} (${result.removed.length} items).${busy}`);
-  return result.removed.length;
+  void vscode.window.showInformationMessage(`${done.headline}. ${keptSummary(result)}`, 'Show Details').then((choice) => choice && showDetails(deps, done));
+  return { stage: 'done', ...done };
+}
+
+export interface CleanUpReport {
+  stage: 'nothing' | 'declined' | 'done';
+  headline: string;
+  lines: string[];
+}
+
+/** One sentence for the notification: what stays, by reason. */
+function keptSummary(result: GcResult): string {
+  const figures = gcFigures(result);
+  const parts = [`${formatSize(figures.used)} in use`];
+  const recent = result.kept.filter((item) => item.because === 'recent').length;
+  if (recent > 0) parts.push(`${formatSize(figures.recent)} in ${recent} download${recent === 1 ? '' : 's'} under an hour old`);
+  if (result.busy.length > 0) parts.push(`${formatSize(figures.busy)} busy right now`);
+  parts.push(`${formatSize(figures.other)} of indexes and state`);
+  return `Kept ${parts.join(', ')}.`;
+}
+
+function showDetails(deps: MaintenanceDeps, report: GcReport): void {
+  deps.logger.info(`Clean Up Unused: ${report.headline}\n${report.lines.join('\n')}`);
+  void vscode.commands.executeCommand('quartermaster.showLog');
 }
 
 /** The Toolchains view passes its item; the palette passes nothing. */
