@@ -121,7 +121,7 @@ function cannotListen(port: number): Promise<string | undefined> {
 function whyServerFailed(error: unknown, port: number): string {
   const message = error instanceof Error ? error.message : String(error);
   if (/EADDRINUSE/.test(message)) return `${message}\n\nAnother program took 127.0.0.1:${port} while VS Code's server started: npm start -- --port 0 picks a free one.`;
-  return `VS Code's server did not start:\n${message}`;
+  return `Could not start VS Code's server:\n${message}`;
 }
 
 void main().catch((error: unknown) => {

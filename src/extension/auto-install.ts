@@ -52,23 +52,25 @@ export class AutoInstaller {
     if (setting === 'never') return;
     this.considered.set(status.file, key);
     if (setting === 'always') {
-      void this.fetch(status, missing, names);
+      // Nobody asked just now: the status bar's spinner and the Toolchains view show it.
+      void this.fetch(status, missing, names, false);
       return;
     }
     void vscode.window
       .showInformationMessage(`${file} declares ${names}, which ${missing.length === 1 ? 'is' : 'are'} not installed.`, 'Install', 'Always Install', 'Not Now')
       .then(async (choice) => {
         if (choice === 'Always Install') await vscode.workspace.getConfiguration('quartermaster').update('autoInstall', 'always', vscode.ConfigurationTarget.Global);
-        if (choice === 'Install' || choice === 'Always Install') await this.fetch(status, missing, names);
+        // A click on Install: its progress shows where the click was, as a notification.
+        if (choice === 'Install' || choice === 'Always Install') await this.fetch(status, missing, names, true);
       });
   }
 
-  private async fetch(status: ManifestStatus, missing: ReturnType<typeof missingTools>, names: string): Promise<void> {
+  private async fetch(status: ManifestStatus, missing: ReturnType<typeof missingTools>, names: string, notify: boolean): Promise<void> {
     const file = vscode.workspace.asRelativePath(status.file);
     const bringing: ReadonlySet<string> = new Set(missing.map((t) => `${t.name}@${t.version}`));
     this.fetching.set(status.file, bringing);
     try {
-      await this.options.jobs.run({ title: `Fetching ${names} for ${file}`, kind: 'auto-install', tools: missing.map((t) => t.request), notify: false });
+      await this.options.jobs.run({ title: `Fetching ${names} for ${file}`, kind: 'auto-install', tools: missing.map((t) => t.request), notify });
       this.options.logger.info(`Fetched ${names} for ${file}`);
       await this.options.installed(status);
     } catch (error) {
