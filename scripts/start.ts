@@ -69,10 +69,10 @@ Quartermaster is running in VS Code in the browser${fellBack}:
   QM_HOME       ${home}
   project       ${project}  (qm.toml: node, go, zig, python, java, rust)
 
-VS Code first asks whether you trust the authors of the files in this folder. Until you do, the
-folder is in Restricted Mode and Quartermaster downloads nothing by itself. Trust it, and
-Quartermaster offers (bottom right) to install what qm.toml declares; the progress shows there,
-in the status bar and in the Toolchains view. Then try the status bar switcher, "Quartermaster:
+The folder opens in Restricted Mode (the banner at the top), where Quartermaster downloads
+nothing by itself: click "Manage" in the banner, then "Trust", and Quartermaster offers (bottom
+right) to install what qm.toml declares; the progress shows there, in the status bar and above
+each line of qm.toml. Then try the status bar switcher, "Quartermaster:
 Install Toolchain…" in the palette (F1), and "node --version" or "qm list" in a terminal.
 Press Ctrl-C here to stop.`);
 
