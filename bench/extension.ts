@@ -18,11 +18,11 @@ import * as esbuild from 'esbuild';
 import { launchChromium } from '../test/e2e/browser';
 import { FixtureWorld } from '../test/e2e/fixture-world';
 import { e2eInstall, VsCodeServer } from '../test/e2e/vscode-server';
+import { packageVsix } from '../test/e2e/vsix';
 import { median, percentile } from './measure';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(__dirname, '..');
-const VSCE = path.join(ROOT, 'node_modules/@vscode/vsce/vsce');
 const RUNS = Number(process.env.QM_BENCH_RUNS ?? 20);
 const LOADS = Number(process.env.QM_BENCH_LOADS ?? 5);
 const LOAD_TIMEOUT_MS = 120_000;
@@ -42,8 +42,8 @@ async function main(): Promise<void> {
   }
   const scratch = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), 'qm-bench-extension-')));
   try {
-    const vsix = await packageVsix(ROOT, path.join(scratch, 'quartermaster.vsix'), []);
-    const minimalVsix = await packageVsix(await writeMinimalExtension(scratch), path.join(scratch, 'minimal.vsix'), ['--skip-license']);
+    const vsix = await packageVsix(path.join(scratch, 'quartermaster.vsix'));
+    const minimalVsix = await packageVsix(path.join(scratch, 'minimal.vsix'), { dir: await writeMinimalExtension(scratch), extraArgs: ['--skip-license'] });
     await bundleSizes(vsix, minimalVsix);
     await moduleEvaluation(scratch);
     interrupted.signal.throwIfAborted();
@@ -188,14 +188,6 @@ exports.activate = (context) => {
   await fs.writeFile(path.join(dir, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   await fs.writeFile(path.join(dir, 'extension.js'), source);
   return dir;
-}
-
-async function packageVsix(dir: string, out: string, extraArgs: string[]): Promise<string> {
-  const args = [VSCE, 'package', '--no-dependencies', '--allow-missing-repository', '--no-rewrite-relative-links', ...extraArgs, '--out', out];
-  await run(process.execPath, args, { cwd: dir }).catch((error: Error & { stdout?: string; stderr?: string }) => {
-    throw new Error(`vsce package in ${dir} failed: ${error.message}\n${error.stdout ?? ''}${error.stderr ?? ''}`);
-  });
-  return out;
 }
 
 /**

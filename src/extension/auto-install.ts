@@ -85,7 +85,8 @@ export class AutoInstaller implements vscode.Disposable {
     if (setting === 'never') return;
     this.considered.set(status.file, key);
     if (setting === 'always') {
-      void this.fetch(status, missing, names);
+      // Nobody asked just now: the status bar's spinner and the Toolchains view show it.
+      void this.fetch(status, missing, names, false);
       return;
     }
     this.prompt(status.file, key, `${file} declares ${names}, which ${missing.length === 1 ? 'is' : 'are'} not installed`);
@@ -124,7 +125,8 @@ export class AutoInstaller implements vscode.Disposable {
       void vscode.window.showInformationMessage(status ? `Nothing to install: everything ${file} declares is installed now.` : `Nothing to install: ${file} is gone.`);
       return;
     }
-    await this.fetch(status, missing, missing.map((t) => `${t.name} ${t.version}`).join(', '));
+    // A person's click: its progress is a notification with Cancel, where the click was.
+    await this.fetch(status, missing, missing.map((t) => `${t.name} ${t.version}`).join(', '), true);
   }
 
   private closeStalePrompts(): void {
@@ -134,12 +136,12 @@ export class AutoInstaller implements vscode.Disposable {
     }
   }
 
-  private async fetch(status: ManifestStatus, missing: ReturnType<typeof missingTools>, names: string): Promise<void> {
+  private async fetch(status: ManifestStatus, missing: ReturnType<typeof missingTools>, names: string, notify: boolean): Promise<void> {
     const file = vscode.workspace.asRelativePath(status.file);
     const bringing: ReadonlySet<string> = new Set(missing.map((t) => `${t.name}@${t.version}`));
     this.fetching.set(status.file, bringing);
     try {
-      await this.options.jobs.run({ title: `Fetching ${names} for ${file}`, kind: 'auto-install', tools: missing.map((t) => t.request), notify: false });
+      await this.options.jobs.run({ title: `Fetching ${names} for ${file}`, kind: 'auto-install', tools: missing.map((t) => t.request), notify });
       this.options.logger.info(`Fetched ${names} for ${file}`);
       await this.options.installed(status);
     } catch (error) {

@@ -104,6 +104,8 @@ async function runSession(session: Session, timeoutMs: number, signal: AbortSign
         env: { ...world.env, QM_TEST_SESSION: session.name },
         userSettings: session.userSettings,
         disableWorkspaceTrust: session.disableWorkspaceTrust,
+        // The suite arrives through the URL's payload (extensionTestsPath), which only the driver honours.
+        smokeTestDriver: true,
       }),
       onServer: (server) => lap(`${session.name}: VS Code server on ${server.url}`),
     },

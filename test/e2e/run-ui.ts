@@ -1,12 +1,14 @@
 /**
  * npm run test:e2e — Quartermaster driven through VS Code's own UI, as a person would: VS Code's
- * server (code-server's copy) on 127.0.0.1 with the repository as the development extension, its
- * web workbench in headless Chromium, the fixture world behind it with Node.js archives slow
+ * server (code-server's copy) on 127.0.0.1 with the extension installed from a fresh .vsix of the
+ * repository (no smoke-test driver: notifications are toasts, as a user sees them), its web
+ * workbench in headless Chromium, the fixture world behind it with Node.js archives slow
  * enough (about 3.5 s each) that downloads really overlap.
  *
  *   1. A workspace declaring node 22 and go 1.23, autoInstall "always", workspace trust off.
  *   2. The automatic fetch: the status bar spins with a percentage, then shows both, no warning.
- *   3. "Quartermaster: Install Toolchain…" from the palette: zig, 0.13.0; the notification says so.
+ *   3. "Quartermaster: Install Toolchain…" from the palette: zig, 0.13.0; a toast shows the progress,
+ *      then says it is installed.
  *   4. Switch Version from the status bar to node 20.18.1 while, during that download, `qm install
  *      node@20.18.1` runs in an integrated terminal and another `qm` runs outside VS Code.
  *      Everything ends installed; the mirror served every archive once and every index at most once.
@@ -33,6 +35,7 @@ import { runOutsideCli } from './ui/outside-cli';
 import { statusBarHistory } from './ui/status-bar-probe';
 import { Workbench } from './ui/workbench';
 import type { VsCodeServer } from './vscode-server';
+import { packageVsix } from './vsix';
 import { withWorkbenchSession } from './workbench-session';
 
 const RESULTS = path.join(REPO_ROOT, 'test-results', 'ui');
@@ -44,9 +47,6 @@ const USER_SETTINGS = {
   // bash for its shell integration, which marks prompts and finished commands in the DOM.
   'terminal.integrated.defaultProfile.linux': 'bash',
   'terminal.integrated.suggest.enabled': false,
-  'workbench.secondarySideBar.defaultVisibility': 'hidden',
-  // The mirror's and the coordinator's ports are no one's business in the screenshots.
-  'remote.autoForwardPorts': false,
 };
 
 const started = performance.now();
@@ -82,6 +82,18 @@ async function main(interrupt: AbortSignal): Promise<number> {
 async function runAll(deadline: Deadline): Promise<number> {
   await fs.rm(RESULTS, { recursive: true, force: true });
   deadline.step('1. fixture world and VS Code');
+  // Installed from its .vsix, as a user has it (and as npm start shows it): the workbench runs
+  // without the smoke-test driver, so notifications are toasts and dialogs are real.
+  const scratch = await fs.mkdtemp(path.join(os.tmpdir(), 'qm-ui-vsix-'));
+  try {
+    const vsix = await deadline.wait('vsce package', () => packageVsix(path.join(scratch, 'quartermaster.vsix')));
+    return await inSession(deadline, vsix);
+  } finally {
+    await fs.rm(scratch, { recursive: true, force: true });
+  }
+}
+
+async function inSession(deadline: Deadline, vsix: string): Promise<number> {
   let audit: DownloadAudit | undefined;
   return withWorkbenchSession(
     {
@@ -89,13 +101,12 @@ async function runAll(deadline: Deadline): Promise<number> {
         audit = await DownloadAudit.prepare(world.mirror, SLOW_NODE);
         await fs.writeFile(path.join(world.workspace, 'qm.toml'), MANIFEST);
       },
-      server: (world) => ({ env: world.env, disableWorkspaceTrust: true, userSettings: USER_SETTINGS }),
+      server: (world) => ({ env: world.env, disableWorkspaceTrust: true, userSettings: USER_SETTINGS, installExtensions: [vsix] }),
       onServer: (server, world) => lap(`VS Code server on ${server.url}; mirror on ${world.mirror.url}`),
     },
     async ({ world, server, page }) => {
       try {
-        const payload = [['extensionDevelopmentPath', server.remoteUri(REPO_ROOT)]];
-        const url = `${server.url}/?folder=${encodeURIComponent(world.workspace)}&payload=${encodeURIComponent(JSON.stringify(payload))}`;
+        const url = `${server.url}/?folder=${encodeURIComponent(world.workspace)}`;
         const workbench = await Workbench.open(page, url, deadline, RESULTS);
         lap('workbench up, Quartermaster active');
         const run: Run = { world, audit: audit!, workbench, deadline, fetched: [] };

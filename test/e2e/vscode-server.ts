@@ -15,9 +15,18 @@ const CODE_SERVER_VERSION = '4.139.1';
 const REPO_ROOT = path.resolve(__dirname, '../..');
 const SETUP_SCRIPT = path.join(REPO_ROOT, 'scripts/e2e-setup.sh');
 
-/** A quiet, offline, predictable workbench; tests' own settings go on top. */
+/**
+ * A quiet, offline, predictable workbench, for the main job and the tests alike; their own settings
+ * go on top. Nothing here hides what a user of Quartermaster would see: it turns off what needs the
+ * internet (experiments, updates, recommendations, AI features), the empty secondary side bar
+ * (about 300 px that would hold only chat), and the automatic forwarding of every local port a
+ * process opens (the mirror's, the coordinator's), which on a machine's own server forwards nothing
+ * and only raises "Your application running on port N is available" toasts and a Ports badge.
+ */
 export const DEFAULT_USER_SETTINGS: Readonly<Record<string, unknown>> = Object.freeze({
   'workbench.startupEditor': 'none',
+  'workbench.secondarySideBar.defaultVisibility': 'hidden',
+  'remote.autoForwardPorts': false,
   'workbench.enableExperiments': false,
   'workbench.tips.enabled': false,
   'telemetry.telemetryLevel': 'off',
@@ -36,6 +45,12 @@ export interface VsCodeServerOptions {
   env?: Record<string, string>;
   /** Pass --disable-workspace-trust (for tests that are not about trust). Default false. */
   disableWorkspaceTrust?: boolean;
+  /**
+   * Pass --enable-smoke-test-driver, without which the built web workbench ignores the URL's
+   * `payload` of extensionDevelopmentPath and extensionTestsPath (test:vscode needs them). It also
+   * hides every notification toast and skips dialogs, so never where a person looks. Default false.
+   */
+  smokeTestDriver?: boolean;
   /** Where the server's stdout and stderr go; default server.log in its temp dir (removed by stop). */
   logFile?: string;
   /** Default 0: a free port the OS picks. */
@@ -137,12 +152,12 @@ export class VsCodeServer {
       '--port', String(options.port ?? 0), // 0: the OS picks; the server prints which
       '--without-connection-token',
       '--accept-server-license-terms',
-      '--enable-smoke-test-driver', // without it the workbench ignores the `payload` that names our tests
       '--disable-telemetry',
       '--user-data-dir', dirs.userData,
       '--server-data-dir', dirs.serverData,
       '--extensions-dir', dirs.extensions,
       ...(options.disableWorkspaceTrust === true ? ['--disable-workspace-trust'] : []),
+      ...(options.smokeTestDriver === true ? ['--enable-smoke-test-driver'] : []),
     ];
     // Its own process group, so stop() reaches the extension host, pty host and watchers too.
     const child = spawn(node, args, {

@@ -1,6 +1,6 @@
 /**
  * The VS Code web workbench as a person uses it: the command palette, quick picks, the status
- * bar, an integrated terminal, the Notification Center, screenshots. Selectors are the
+ * bar, an integrated terminal, notification toasts and the Notification Center, screenshots. Selectors are the
  * workbench's own classes, ids and ARIA attributes (read from page.content() of VS Code 1.139).
  * Every wait takes what is left of the run's Deadline and says what it waits for.
  */
@@ -12,6 +12,7 @@ import { installStatusBarProbe, STATUS_ITEM_DOM_ID, statusBarHistory, statusBarT
 
 const QUICK_INPUT = '.quick-input-widget';
 const NOTIFICATION_CENTER = '.notifications-center';
+const TOAST = '.notifications-toasts .notification-toast-container';
 
 export class Workbench {
   readonly page: Page;
@@ -153,43 +154,47 @@ export class Workbench {
     );
   }
 
-  // --- notifications (toasts are off under --enable-smoke-test-driver: the Notification Center has them all)
+  // --- notifications: toasts, bottom right, as a user sees them; the bell's Notification Center keeps them all
 
-  async showNotifications(): Promise<void> {
-    const center = this.page.locator(`${NOTIFICATION_CENTER}.visible`);
-    if ((await center.count()) > 0) return;
-    // From the palette, not the bell: a click leaves the bell's "Hide Notifications" hover in screenshots.
-    await this.runCommand('Notifications: Show Notifications');
-    await this.#deadline.wait('the Notification Center to open', () => center.waitFor(this.#timeout()));
+  /** The toast whose message contains `text`. */
+  toast(text: string): Locator {
+    return this.page.locator(TOAST).filter({ has: this.page.locator('.notification-list-item-message', { hasText: text }) }).first();
   }
 
+  /** Waits for a toast whose message contains `text` to show; its whole message. */
+  async waitForNotification(text: string): Promise<string> {
+    const toast = this.toast(text);
+    await this.#deadline.wait(`the notification toast "${text}"`, () => toast.waitFor({ state: 'visible', ...this.#timeout() }));
+    return normalize(await toast.locator('.notification-list-item-message').textContent(this.#timeout()));
+  }
+
+  /** Waits until no toast contains `text` (a finished progress lingers a moment). */
+  async waitForNotificationGone(text: string): Promise<void> {
+    await this.#deadline.wait(`the notification toast "${text}" to go away`, () => this.toast(text).waitFor({ state: 'hidden', ...this.#timeout() }));
+  }
+
+  /** Closes every toast with its own ×, as a user would (they stay in the Notification Center). */
   async hideNotifications(): Promise<void> {
-    const center = this.page.locator(`${NOTIFICATION_CENTER}.visible`);
-    if ((await center.count()) === 0) return;
-    await this.runCommand('Notifications: Hide Notifications');
-    await this.#deadline.wait('the Notification Center to close', () => center.waitFor({ state: 'detached', ...this.#timeout() }));
+    const toasts = this.page.locator(TOAST);
+    await this.#deadline.wait('the toasts to close', async () => {
+      while ((await toasts.count()) > 0) {
+        const toast = toasts.first();
+        await toast.hover(this.#timeout());
+        await toast.locator('.action-label.codicon-notifications-clear').click(this.#timeout());
+        await toast.waitFor({ state: 'detached', ...this.#timeout() });
+      }
+    });
   }
 
-  /** The messages in the Notification Center, newest first (opens it). */
+  /** The messages in the Notification Center, newest first (opens it from the palette; the bell's hover would stay in screenshots). */
   async readNotifications(): Promise<string[]> {
-    await this.showNotifications();
+    const center = this.page.locator(`${NOTIFICATION_CENTER}.visible`);
+    if ((await center.count()) === 0) {
+      await this.runCommand('Notifications: Show Notifications');
+      await this.#deadline.wait('the Notification Center to open', () => center.waitFor(this.#timeout()));
+    }
     const messages = await this.page.locator(`${NOTIFICATION_CENTER} .notification-list-item-message`).allTextContents();
     return messages.map(normalize);
-  }
-
-  /** Opens the Notification Center and waits for a message containing `text`. */
-  async waitForNotification(text: string): Promise<string> {
-    await this.showNotifications();
-    const message = this.page.locator(`${NOTIFICATION_CENTER} .notification-list-item-message`, { hasText: text }).first();
-    await this.#deadline.wait(`the notification "${text}"`, () => message.waitFor(this.#timeout()));
-    return normalize(await message.textContent(this.#timeout()));
-  }
-
-  /** Waits until no message in the open Notification Center contains `text` (a finished progress lingers a moment). */
-  async waitForNotificationGone(text: string): Promise<void> {
-    await this.showNotifications();
-    const message = this.page.locator(`${NOTIFICATION_CENTER} .notification-list-item-message`, { hasText: text });
-    await this.#deadline.wait(`the notification "${text}" to go away`, () => message.first().waitFor({ state: 'detached', ...this.#timeout() }));
   }
 
   // --- evidence
