@@ -1,13 +1,17 @@
 import type * as vscode from 'vscode';
 import type { ManifestStatus } from '../core/workspace/manifest-status';
 import type { DownloadRow } from './jobs';
+import type { QuartermasterToolchainsApi } from './public-api';
 import type { StatusBarSnapshot } from './status-bar';
 
+export type * from './public-api';
+
 /**
- * What `activate` returns: the extension's state for other extensions and for the integration
- * tests, which read it instead of scraping the UI. Read-only; actions go through the commands.
+ * What `activate` returns: for other extensions, the toolchains API of public-api.ts (acquire,
+ * hold, change events); for the integration tests, the extension's state, which they read
+ * instead of scraping the UI (read-only; actions go through the commands).
  */
-export interface QuartermasterApi {
+export interface QuartermasterApi extends QuartermasterToolchainsApi {
   /** The shared cache (QM_HOME) this window uses. */
   readonly home: string;
   /** The coordinator's socket (or pipe) that terminals and tasks are given as QM_COORDINATOR. */
