@@ -1,6 +1,7 @@
 import type * as vscode from 'vscode';
 import type { ManifestStatus } from '../core/workspace/manifest-status';
 import type { DownloadRow } from './jobs';
+import type { LanguageStatusSnapshot } from './language-status';
 import type { QuartermasterToolchainsApi } from './public-api';
 import type { StatusBarSnapshot } from './status-bar';
 
@@ -19,6 +20,8 @@ export interface QuartermasterApi extends QuartermasterToolchainsApi {
   /** 'leader' when this window serves the coordinator, 'client' when another process does. */
   role(): 'leader' | 'client' | 'standalone';
   statusBar(): StatusBarSnapshot;
+  /** The language status item of the manifest in the active editor; undefined before one was shown. */
+  languageStatus(): LanguageStatusSnapshot | undefined;
   manifests(): ManifestStatus[];
   /** Downloads in flight, anyone's. */
   downloads(): DownloadRow[];

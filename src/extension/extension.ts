@@ -65,7 +65,8 @@ export function activate(context: vscode.ExtensionContext): QuartermasterApi {
   const statusBar = new ToolchainStatusBar(model, jobs);
   const view = new ToolchainsView(host, core.layout, jobs, model, logger);
   const leases = new ToolchainLeases(core.leases, model, platformId(platform), logger);
-  context.subscriptions.push(jobs, model, statusBar, view, leases, new ManifestLanguageStatus(model, jobs));
+  const languageStatus = new ManifestLanguageStatus(model, jobs);
+  context.subscriptions.push(jobs, model, statusBar, view, leases, languageStatus);
 
   const shimDir = path.join(context.globalStorageUri.fsPath, 'bin');
   const cli = context.asAbsolutePath(path.join('out', 'cli.js'));
@@ -170,6 +171,7 @@ export function activate(context: vscode.ExtensionContext): QuartermasterApi {
     endpoint: host.endpoint,
     role: () => host.role,
     statusBar: () => statusBar.snapshot(),
+    languageStatus: () => languageStatus.snapshot(),
     manifests: () => model.all(),
     downloads: () => jobs.active(),
     whenIdle: async () => {

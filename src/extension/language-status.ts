@@ -3,6 +3,18 @@ import type { ManifestStatus } from '../core/workspace/manifest-status';
 import type { Jobs } from './jobs';
 import type { WorkspaceModel } from './workspace-model';
 
+/** What the item shows, for tests and the API: its own fields, read back. */
+export interface LanguageStatusSnapshot {
+  text: string;
+  detail: string;
+  severity: 'information' | 'warning' | 'error';
+  busy: boolean;
+  /** The command its link runs. */
+  command: string | undefined;
+  /** The manifest whose versions are shown. */
+  manifest?: string;
+}
+
 /** Which documents get the item: every manifest `qm` reads. */
 export const MANIFEST_SELECTOR: vscode.DocumentSelector = [
   { language: 'qm-toml' },
@@ -17,6 +29,7 @@ export const MANIFEST_SELECTOR: vscode.DocumentSelector = [
 export class ManifestLanguageStatus implements vscode.Disposable {
   private readonly item = vscode.languages.createLanguageStatusItem('quartermaster.manifest', MANIFEST_SELECTOR);
   private readonly subscriptions: vscode.Disposable[];
+  private shown: LanguageStatusSnapshot | undefined;
 
   constructor(
     private readonly model: WorkspaceModel,
@@ -32,20 +45,28 @@ export class ManifestLanguageStatus implements vscode.Disposable {
     this.update();
   }
 
+  snapshot(): LanguageStatusSnapshot | undefined {
+    return this.shown && { ...this.shown };
+  }
+
   dispose(): void {
     for (const subscription of this.subscriptions) subscription.dispose();
     this.item.dispose();
   }
 
   private update(): void {
+    // VS Code shows the item only beside a manifest; for any other editor it keeps what it said.
     const document = vscode.window.activeTextEditor?.document;
-    const status = document?.uri.scheme === 'file' ? (this.model.get(document.uri.fsPath) ?? this.model.manifestFor(document.uri.fsPath)) : undefined;
+    if (!document || document.uri.scheme !== 'file' || vscode.languages.match(MANIFEST_SELECTOR, document) === 0) return;
+    const status = this.model.get(document.uri.fsPath);
     const { text, detail, severity } = describe(status);
     this.item.text = text;
     this.item.detail = detail;
     this.item.severity = severity;
     this.item.busy = this.model.busy || this.jobs.active().length > 0;
     this.item.accessibilityInformation = { label: `Quartermaster: ${text}${detail ? `, ${detail}` : ''}` };
+    const severityName = severity === vscode.LanguageStatusSeverity.Error ? 'error' : severity === vscode.LanguageStatusSeverity.Warning ? 'warning' : 'information';
+    this.shown = { text, detail, severity: severityName, busy: this.item.busy, command: this.item.command?.command, ...(status ? { manifest: status.file } : {}) };
   }
 }
 

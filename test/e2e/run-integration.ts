@@ -25,7 +25,7 @@ import { promisify } from 'node:util';
 import type { Page } from 'playwright-core';
 import { exposeAutomationExit, type AutomationExitReport } from './automation-exit';
 import { forwardExtensionHostConsole } from './console-forwarder';
-import { assertBuilt, EXTENSION_TESTS_PATH, FixtureWorld, REPO_ROOT } from './fixture-world';
+import { API_CONSUMER_PATH, assertBuilt, EXTENSION_TESTS_PATH, FixtureWorld, REPO_ROOT } from './fixture-world';
 import type { VsCodeServer } from './vscode-server';
 import { withWorkbenchSession } from './workbench-session';
 
@@ -153,6 +153,7 @@ async function runSuite(
   const forwarder = forwardExtensionHostConsole(page, (line) => console.log(line), { verbose: process.env.QM_VSCODE_VERBOSE === '1' });
   const payload = [
     ['extensionDevelopmentPath', server.remoteUri(REPO_ROOT)],
+    ['extensionDevelopmentPath', server.remoteUri(API_CONSUMER_PATH)],
     ['extensionTestsPath', server.remoteUri(EXTENSION_TESTS_PATH)],
   ];
   const url = `${server.url}/?folder=${encodeURIComponent(world.workspace)}&payload=${encodeURIComponent(JSON.stringify(payload))}`;
