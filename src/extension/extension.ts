@@ -57,7 +57,7 @@ export function activate(context: vscode.ExtensionContext): QuartermasterApi {
   // coordinator meanwhile waits for its outcome.
   const host = CoordinatorHost.begin({ core, platform, logger });
   closers.push(() => host.dispose().then(() => core.close()));
-  void host.ready.then(() => logger.info(`QM_HOME ${settings.home}; coordinator ${host.role} at ${host.endpoint}`));
+  void host.ready.then(() => logger.info(`QM_HOME ${settings.home}; coordinator ${host.role} at ${host.endpoint}; extension host pid ${process.pid}`));
   context.subscriptions.push(host.onRoleChange((role) => logger.info(`Coordinator role: ${role}`)));
 
   const jobs = new Jobs(host, logger);

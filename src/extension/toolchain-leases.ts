@@ -49,7 +49,7 @@ export class ToolchainLeases implements vscode.Disposable {
       }),
     );
     const kept = leases.filter((lease) => lease !== undefined);
-    if (kept.length > 0) this.logger.debug(`${purpose} holds ${kept.map((l) => `${l.toolchain.tool} ${l.toolchain.version}`).join(', ')}`);
+    if (kept.length > 0) this.logger.info(`${purpose}${pid !== undefined ? ` (pid ${pid})` : ''} holds ${kept.map((l) => `${l.toolchain.tool} ${l.toolchain.version}`).join(', ')}`);
     return new vscode.Disposable(() => {
       for (const lease of kept) lease.dispose();
     });
@@ -76,6 +76,7 @@ export class ToolchainLeases implements vscode.Disposable {
     const folder = cwd ? vscode.workspace.getWorkspaceFolder(cwd) : undefined;
     const folders = folder ? [folder] : (vscode.workspace.workspaceFolders ?? []);
     const toolchains = this.installedIn(folders.map((f) => this.model.manifestForFolder(f)));
+    this.logger.info(`Terminal "${terminal.name}" opened in ${folders.map((f) => f.name).join(', ') || 'no folder'}: ${toolchains.length} toolchain(s) on its PATH`);
     if (toolchains.length === 0) return;
     this.track(
       terminal,
