@@ -64,7 +64,7 @@ export function activate(context: vscode.ExtensionContext): QuartermasterApi {
   const model = new WorkspaceModel({ host, layout: core.layout, platform: platformId(platform), logger, network: () => vscode.workspace.isTrusted });
   const statusBar = new ToolchainStatusBar(model, jobs);
   const view = new ToolchainsView(host, core.layout, jobs, model, logger);
-  const leases = new ToolchainLeases(core.leases, model, platformId(platform), logger);
+  const leases = new ToolchainLeases(core.leases, core.layout, model, () => host.api.listInstalled(), logger);
   const languageStatus = new ManifestLanguageStatus(model, jobs);
   context.subscriptions.push(jobs, model, statusBar, view, leases, languageStatus);
 
@@ -159,7 +159,7 @@ export function activate(context: vscode.ExtensionContext): QuartermasterApi {
   logger.info(`Activated in ${Date.now() - started} ms`);
 
   const changed = new vscode.EventEmitter<void>();
-  const toolchains = new ToolchainApi({ host, jobs, model, leases, platform: platformId(platform), logger, discovered: () => discovery });
+  const toolchains = new ToolchainApi({ host, jobs, model, leases, logger, discovered: () => discovery });
   context.subscriptions.push(changed, toolchains, model.onDidChange(() => changed.fire()), jobs.onDidChange(() => changed.fire()));
   return {
     apiVersion: toolchains.apiVersion,

@@ -7,7 +7,7 @@ import type { ManifestStatus, ToolStatus } from '../core/workspace/manifest-stat
 import type { Jobs } from './jobs';
 import type { AcquiredToolchain, AcquireRequest, QuartermasterToolchainsApi, ToolchainsChangeEvent } from './public-api';
 import { QUARTERMASTER_API_VERSION } from './public-api';
-import type { ToolchainLeases } from './toolchain-leases';
+import { installedToolchain, type ToolchainLeases } from './toolchain-leases';
 import type { WorkspaceModel } from './workspace-model';
 
 export interface ToolchainApiDeps {
@@ -15,7 +15,6 @@ export interface ToolchainApiDeps {
   jobs: Jobs;
   model: WorkspaceModel;
   leases: ToolchainLeases;
-  platform: string;
   logger: Logger;
   /** Resolves once the workspace's manifests have been found. */
   discovered: () => Promise<void>;
@@ -102,7 +101,7 @@ export class ToolchainApi implements QuartermasterToolchainsApi, vscode.Disposab
   }
 
   private async describe(status: ManifestStatus, tool: ToolStatus): Promise<AcquiredToolchain> {
-    const found = (await this.deps.host.api.listInstalled()).find((t) => t.tool === tool.name && t.version === tool.version && t.platform === this.deps.platform);
+    const found = tool.installed ? installedToolchain(tool, await this.deps.host.api.listInstalled()) : undefined;
     if (!found) throw new AcquireError('ENOTINSTALLED', `${tool.name} ${tool.version} is not installed (it was removed meanwhile?)`);
     return {
       tool: tool.name,

@@ -1,16 +1,20 @@
 import * as vscode from 'vscode';
 import { isQmError } from '../core/errors';
-import type { LeaseManager, ToolchainId } from '../core/install/leases';
+import type { HomeLayout } from '../core/home';
+import { LeaseManager, type ToolchainId } from '../core/install/leases';
 import type { Logger } from '../core/log';
-import type { ManifestStatus } from '../core/workspace/manifest-status';
+import { currentProcess, processStartTime } from '../core/store/process-identity';
+import type { ManifestStatus, ToolStatus } from '../core/workspace/manifest-status';
+import type { InstalledTool } from '../shared/protocol';
 import type { WorkspaceModel } from './workspace-model';
 
 /**
  * Leases on the toolchains that processes of this window run from, so that `qm gc`, Clean Up and
  * Uninstall (from any process) leave them alone while they are in use: every terminal (tasks'
- * too) holds the toolchains that were on its PATH when it opened, for this extension host and for
- * its shell's pid (so a shell that outlives the window still holds them), until it closes; every
- * debug session holds its folder's toolchains until it ends.
+ * too) holds the toolchains that were on its PATH when it opened, in its shell's name, while that
+ * process runs (a task's ends with the task, though VS Code keeps its terminal open; a shell that
+ * outlives the window still holds them) and at most until the terminal closes; every debug
+ * session holds its folder's toolchains, in this extension host's name, until it ends.
  */
 export class ToolchainLeases implements vscode.Disposable {
   private readonly held = new Map<object, Promise<vscode.Disposable>>();
@@ -18,8 +22,10 @@ export class ToolchainLeases implements vscode.Disposable {
 
   constructor(
     private readonly leases: LeaseManager,
+    private readonly layout: HomeLayout,
     private readonly model: WorkspaceModel,
-    private readonly platform: string,
+    /** The installed toolchains (the coordinator's list): where each tool's own platform id comes from. */
+    private readonly installed: () => Promise<InstalledTool[]>,
     private readonly logger: Logger,
   ) {
     this.subscriptions = [
@@ -31,15 +37,17 @@ export class ToolchainLeases implements vscode.Disposable {
   }
 
   /**
-   * Holds `toolchains` for `purpose` (and for `pid` too, when given);
+   * Holds `toolchains` for `purpose`, in this extension host's name and also `pid`'s when given
+   * (or, with `processOnly`, in `pid`'s name alone: the lease lives exactly as long as that process);
    * a toolchain removed meanwhile is skipped. The Disposable releases them all.
    */
-  async hold(toolchains: ToolchainId[], purpose: string, pid?: number): Promise<vscode.Disposable> {
+  async hold(toolchains: ToolchainId[], purpose: string, pid?: number, options: { processOnly?: boolean } = {}): Promise<vscode.Disposable> {
+    const manager = pid !== undefined && options.processOnly === true ? this.managerFor(pid) : this.leases;
     const leases = await Promise.all(
       toolchains.map(async (toolchain) => {
         try {
-          const lease = await this.leases.hold(toolchain, { purpose });
-          if (pid !== undefined) await lease.addHolder(pid);
+          const lease = await manager.hold(toolchain, { purpose });
+          if (pid !== undefined && manager === this.leases) await lease.addHolder(pid);
           return lease;
         } catch (error) {
           if (!isQmError(error, 'ENOTINSTALLED')) throw error;
@@ -55,11 +63,15 @@ export class ToolchainLeases implements vscode.Disposable {
     });
   }
 
-  /** The installed toolchains a manifest puts in force. */
-  installedIn(statuses: Array<ManifestStatus | undefined>): ToolchainId[] {
+  /** The installed toolchains manifests put in force, as the store names them. */
+  async installedIn(statuses: Array<ManifestStatus | undefined>): Promise<ToolchainId[]> {
+    const tools = statuses.flatMap((s) => s?.tools ?? []).filter((t) => t.installed);
+    if (tools.length === 0) return [];
+    const installed = await this.installed();
     const ids = new Map<string, ToolchainId>();
-    for (const tool of statuses.flatMap((s) => s?.tools ?? [])) {
-      if (tool.installed && tool.version !== undefined) ids.set(`${tool.name}@${tool.version}`, { tool: tool.name, version: tool.version, platform: this.platform });
+    for (const tool of tools) {
+      const found = installedToolchain(tool, installed);
+      if (found) ids.set(found.dir, { tool: found.tool, version: found.version, platform: found.platform });
     }
     return [...ids.values()];
   }
@@ -75,20 +87,25 @@ export class ToolchainLeases implements vscode.Disposable {
     const cwd = typeof options.cwd === 'string' ? vscode.Uri.file(options.cwd) : options.cwd;
     const folder = cwd ? vscode.workspace.getWorkspaceFolder(cwd) : undefined;
     const folders = folder ? [folder] : (vscode.workspace.workspaceFolders ?? []);
-    const toolchains = this.installedIn(folders.map((f) => this.model.manifestForFolder(f)));
-    this.logger.info(`Terminal "${terminal.name}" opened in ${folders.map((f) => f.name).join(', ') || 'no folder'}: ${toolchains.length} toolchain(s) on its PATH`);
-    if (toolchains.length === 0) return;
+    const statuses = folders.map((f) => this.model.manifestForFolder(f));
+    if (!statuses.some((s) => s?.tools.some((t) => t.installed))) return;
     this.track(
       terminal,
-      Promise.resolve(terminal.processId).then((pid) => this.hold(toolchains, `VS Code terminal "${terminal.name}"`, pid)),
+      this.installedIn(statuses).then(async (toolchains) => this.hold(toolchains, `VS Code terminal "${terminal.name}"`, await terminal.processId, { processOnly: true })),
     );
   }
 
   private startDebugSession(session: vscode.DebugSession): void {
     const folder = session.workspaceFolder ?? vscode.workspace.workspaceFolders?.[0];
-    const toolchains = this.installedIn([folder ? this.model.manifestForFolder(folder) : undefined]);
-    if (toolchains.length === 0) return;
-    this.track(session, this.hold(toolchains, `VS Code debug session "${session.name}"`));
+    const status = folder ? this.model.manifestForFolder(folder) : undefined;
+    if (!status?.tools.some((t) => t.installed)) return;
+    this.track(session, this.installedIn([status]).then((toolchains) => this.hold(toolchains, `VS Code debug session "${session.name}"`)));
+  }
+
+  /** Leases in the name of another process of this machine (as Lease.addHolder writes them). */
+  private managerFor(pid: number): LeaseManager {
+    const startTime = processStartTime(pid);
+    return new LeaseManager(this.layout, { identity: { ...currentProcess(), pid, ...(startTime !== undefined ? { startTime } : {}) } });
   }
 
   private track(key: object, holding: Promise<vscode.Disposable>): void {
@@ -107,4 +124,10 @@ export class ToolchainLeases implements vscode.Disposable {
       () => undefined,
     );
   }
+}
+
+/** The store's record of a tool a manifest shows installed: its version, with the bin directories the status has. */
+export function installedToolchain(tool: ToolStatus, installed: InstalledTool[]): InstalledTool | undefined {
+  const candidates = installed.filter((t) => t.tool === tool.name && t.version === tool.version);
+  return candidates.find((t) => t.binPaths.join('\0') === tool.binPaths.join('\0')) ?? candidates[0];
 }

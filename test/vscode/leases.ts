@@ -7,7 +7,6 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { HomeLayout } from '../../src/core/home';
 import { LeaseManager, type LeaseHolder } from '../../src/core/install/leases';
-import { currentPlatform, platformId } from '../../src/core/platform';
 
 function home(): string {
   const value = process.env.QM_HOME;
@@ -15,8 +14,12 @@ function home(): string {
   return value;
 }
 
-export function leaseHolders(tool: string, version: string): Promise<LeaseHolder[]> {
-  return new LeaseManager(new HomeLayout(home())).readers({ tool, version, platform: platformId(currentPlatform()) });
+/** The holders of every installed platform of `tool` `version` (Zig names its platforms its own way: x86_64-linux). */
+export async function leaseHolders(tool: string, version: string): Promise<LeaseHolder[]> {
+  const trees = await fs.readdir(path.join(home(), 'toolchains', tool)).catch(() => [] as string[]);
+  const platforms = trees.filter((name) => name.startsWith(`${version}-`)).map((name) => name.slice(version.length + 1));
+  const manager = new LeaseManager(new HomeLayout(home()));
+  return (await Promise.all(platforms.map((platform) => manager.readers({ tool, version, platform })))).flat();
 }
 
 /** Resolves with the holders once `check` holds, looked at again on every change under QM_HOME/state/leases. */

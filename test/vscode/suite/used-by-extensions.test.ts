@@ -72,7 +72,21 @@ suite('Another extension uses the API', () => {
     await assert.rejects(consumer.api.acquire({ tool: 'go', uri: folder, requestingExtensionId: CONSUMER_ID }), { code: 'ENOTDECLARED' });
     await assert.rejects(consumer.api.acquire({ tool: 'node', uri: vscode.Uri.file('/'), requestingExtensionId: CONSUMER_ID }), { code: 'ENOMANIFEST' });
     await fs.writeFile(path.join(project, 'qm.toml'), '[tools]\nnode = "16"\n');
+    // Read again now (the watcher may fold this write into the last): this test is about acquire's errors.
+    await vscode.commands.executeCommand('quartermaster.refresh');
     await until(api, 'node "16" found unresolvable', () => api.manifests().find((m) => m.file === path.join(project, 'qm.toml') && m.tools[0]?.error));
     await assert.rejects(consumer.api.acquire({ tool: 'node', uri: folder, requestingExtensionId: CONSUMER_ID }), { code: 'ENOVERSION' });
+  });
+});
+
+// The harness's "untrusted" session: node 22 is declared (and locked) but not installed.
+suite('Untrusted: another extension cannot make Quartermaster download', () => {
+  test('acquire of a missing toolchain fails with EUNTRUSTED and fetches nothing', async () => {
+    const api = await quartermasterApi();
+    await api.whenIdle();
+    const consumer = await vscode.extensions.getExtension<ConsumerExports>(CONSUMER_ID)!.activate();
+    await assert.rejects(consumer.api.acquire({ tool: 'node', requestingExtensionId: CONSUMER_ID }), { code: 'EUNTRUSTED' });
+    assert.equal((await mirrorStats('/dist/v22.12.0/node-v22.12.0-linux-x64.tar.gz')).requests, 0);
+    assert.equal((await mirrorStats('/dist/v22.12.0/node-v22.12.0-linux-x64.tar.xz')).requests, 0);
   });
 });
