@@ -140,6 +140,21 @@ async function run(options: TwoWindowsOptions, world: FixtureWorld, server: VsCo
   assertServed(audit, archive);
   await b.screenshot('05d-two-windows-done.png');
   lap(`two windows: ${final}; the mirror served:\n${audit.report()}`);
+  await showLanguageStatus(b, deadline);
+}
+
+/** qm.toml open, and the `{}` language status beside its language mode opened: the versions and the log link. */
+async function showLanguageStatus(workbench: Workbench, deadline: Deadline): Promise<void> {
+  deadline.step('5. the language status item of qm.toml');
+  await workbench.openFile('qm.toml', 'node = "22"');
+  const page = workbench.page;
+  await deadline.wait('the language status entry in the status bar', () => page.locator('[id="status.languageStatus"]').click({ timeout: deadline.remainingMs() }));
+  const hover = page.locator('.workbench-hover, .monaco-hover', { hasText: 'node 22.12.0' }).first();
+  await deadline.wait('the language status hover with node 22.12.0', () => hover.waitFor({ timeout: deadline.remainingMs() }));
+  const text = (await hover.textContent({ timeout: deadline.remainingMs() })) ?? '';
+  assert.match(text, /installed/, text);
+  assert.match(text, /Show Log/, text);
+  await workbench.screenshot('05e-language-status.png', { keepHover: true });
 }
 
 /** One transfer per leader: the first window's, cut by its close, and the second window's, which finished. */
