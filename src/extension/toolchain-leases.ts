@@ -78,7 +78,9 @@ export class ToolchainLeases implements vscode.Disposable {
 
   dispose(): void {
     for (const subscription of this.subscriptions) subscription.dispose();
-    for (const key of [...this.held.keys()]) this.release(key);
+    // A terminal's lease is in its shell's name: a shell that outlives the window (a persistent
+    // session) keeps it, and a dead one's is swept by whoever removes next. The rest go now.
+    for (const key of [...this.held.keys()]) if (!vscode.window.terminals.includes(key as vscode.Terminal)) this.release(key);
   }
 
   private openTerminal(terminal: vscode.Terminal): void {
