@@ -79,14 +79,19 @@ suite('Another extension uses the API', () => {
   });
 });
 
-// The harness's "untrusted" session: node 22 is declared (and locked) but not installed.
+// The harness's "untrusted" session (after untrusted.test.ts, which installs the locked node 22).
 suite('Untrusted: another extension cannot make Quartermaster download', () => {
-  test('acquire of a missing toolchain fails with EUNTRUSTED and fetches nothing', async () => {
+  test('acquire of a toolchain that is not installed fails with EUNTRUSTED and fetches nothing', async () => {
     const api = await quartermasterApi();
     await api.whenIdle();
     const consumer = await vscode.extensions.getExtension<ConsumerExports>(CONSUMER_ID)!.activate();
-    await assert.rejects(consumer.api.acquire({ tool: 'node', requestingExtensionId: CONSUMER_ID }), { code: 'EUNTRUSTED' });
-    assert.equal((await mirrorStats('/dist/v22.12.0/node-v22.12.0-linux-x64.tar.gz')).requests, 0);
-    assert.equal((await mirrorStats('/dist/v22.12.0/node-v22.12.0-linux-x64.tar.xz')).requests, 0);
+    const project = path.join(workspaceRoot(), 'untrusted-project');
+    await fs.mkdir(project, { recursive: true });
+    await fs.writeFile(path.join(project, 'qm.toml'), '[tools]\nnode = "20"\n');
+    await until(api, 'untrusted-project/qm.toml read', () => api.manifests().find((m) => m.file === path.join(project, 'qm.toml') && !m.tools[0]?.pending));
+    await assert.rejects(consumer.api.acquire({ tool: 'node', uri: vscode.Uri.file(project), requestingExtensionId: CONSUMER_ID }), { code: 'EUNTRUSTED' });
+    for (const archive of ['/dist/v20.18.1/node-v20.18.1-linux-x64.tar.gz', '/dist/v20.18.1/node-v20.18.1-linux-x64.tar.xz', '/dist/index.json']) {
+      assert.equal((await mirrorStats(archive)).requests, 0, archive);
+    }
   });
 });
