@@ -34,7 +34,7 @@ suite('A terminal holds the toolchains it runs', () => {
     zig = tool.version;
   });
 
-  test('qm uninstall leaves a toolchain an open terminal has on PATH, and removes it once the terminal is closed', async () => {
+  test('qm uninstall leaves a toolchain an open terminal has on PATH, and removes it once the terminal is closed (then it is installed again)', async () => {
     const dir = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), 'qm-terminal-lease-')));
     try {
       const go = path.join(dir, 'go');
@@ -64,6 +64,9 @@ suite('A terminal holds the toolchains it runs', () => {
       await untilLeaseHolders('zig', zig, 'the terminal to let go of zig', (now) => !now.some((h) => h.purpose === `VS Code terminal "${name}"`));
       const removed = await qm('uninstall', `zig@${zig}`);
       assert.equal(removed.code, 0, removed.output);
+      // Put back for the suites after this one (the workspace declares it).
+      const reinstalled = await qm('install', `zig@${zig}`);
+      assert.equal(reinstalled.code, 0, reinstalled.output);
     } finally {
       await fs.rm(dir, { recursive: true, force: true });
     }
