@@ -1,4 +1,5 @@
 // Bundles one file per entry point with esbuild; `tsc --noEmit` does the type-checking.
+import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import * as esbuild from 'esbuild';
 
@@ -73,9 +74,25 @@ const testOptions = {
   logOverride: { 'require-resolve-not-external': 'silent' },
 };
 
+// A second extension the integration tests load beside Quartermaster (its package.json is copied
+// next to the bundle): it uses the API as another extension would.
+const consumerOptions = {
+  entryPoints: { extension: 'test/vscode/api-consumer/extension.ts' },
+  outdir: 'out/test/api-consumer',
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  sourcemap: true,
+  external: ['vscode'],
+  logLevel: 'info',
+};
+await fs.mkdir('out/test/api-consumer', { recursive: true });
+await fs.copyFile('test/vscode/api-consumer/package.json', 'out/test/api-consumer/package.json');
+
 if (watch) {
-  const contexts = await Promise.all([esbuild.context(options), esbuild.context(testOptions)]);
+  const contexts = await Promise.all([esbuild.context(options), esbuild.context(testOptions), esbuild.context(consumerOptions)]);
   await Promise.all(contexts.map((ctx) => ctx.watch()));
 } else {
-  await Promise.all([esbuild.build(options), esbuild.build(testOptions)]);
+  await Promise.all([esbuild.build(options), esbuild.build(testOptions), esbuild.build(consumerOptions)]);
 }

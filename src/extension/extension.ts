@@ -21,6 +21,10 @@ import { ToolchainStatusBar } from './status-bar';
 import { QmTaskProvider, TASK_TYPE } from './tasks';
 import { TerminalEnvironment } from './terminal-env';
 import { ToolchainsView } from './toolchains-view';
+import { DebugEnvironment } from './debug-env';
+import { ManifestLanguageStatus } from './language-status';
+import { ToolchainApi } from './toolchain-api';
+import { ToolchainLeases } from './toolchain-leases';
 import { WorkspaceModel } from './workspace-model';
 
 /**
@@ -53,20 +57,22 @@ export function activate(context: vscode.ExtensionContext): QuartermasterApi {
   // coordinator meanwhile waits for its outcome.
   const host = CoordinatorHost.begin({ core, platform, logger });
   closers.push(() => host.dispose().then(() => core.close()));
-  void host.ready.then(() => logger.info(`QM_HOME ${settings.home}; coordinator ${host.role} at ${host.endpoint}`));
+  void host.ready.then(() => logger.info(`QM_HOME ${settings.home}; coordinator ${host.role} at ${host.endpoint}; extension host pid ${process.pid}`));
   context.subscriptions.push(host.onRoleChange((role) => logger.info(`Coordinator role: ${role}`)));
 
   const jobs = new Jobs(host, logger);
   const model = new WorkspaceModel({ host, layout: core.layout, platform: platformId(platform), logger, network: () => vscode.workspace.isTrusted });
   const statusBar = new ToolchainStatusBar(model, jobs);
   const view = new ToolchainsView(host, core.layout, jobs, model, logger);
-  context.subscriptions.push(jobs, model, statusBar, view);
+  const leases = new ToolchainLeases(core.leases, core.layout, model, () => host.api.listInstalled(), logger);
+  const languageStatus = new ManifestLanguageStatus(model, jobs);
+  context.subscriptions.push(jobs, model, statusBar, view, leases, languageStatus);
 
   const shimDir = path.join(context.globalStorageUri.fsPath, 'bin');
   const cli = context.asAbsolutePath(path.join('out', 'cli.js'));
   const variables = (): Record<string, string> => ({ ...environmentFor(settings), QM_COORDINATOR: host.endpoint });
   const terminals = new TerminalEnvironment(context.environmentVariableCollection, model, shimDir, variables);
-  context.subscriptions.push(terminals);
+  context.subscriptions.push(terminals, vscode.debug.registerDebugConfigurationProvider('*', new DebugEnvironment(model, shimDir, variables)));
   const launcherDir = afterActivation(() => writeCliShim(shimDir, cli)).then(
     () => shimDir,
     (error: unknown) => {
@@ -153,13 +159,19 @@ export function activate(context: vscode.ExtensionContext): QuartermasterApi {
   logger.info(`Activated in ${Date.now() - started} ms`);
 
   const changed = new vscode.EventEmitter<void>();
-  context.subscriptions.push(changed, model.onDidChange(() => changed.fire()), jobs.onDidChange(() => changed.fire()));
+  const toolchains = new ToolchainApi({ host, jobs, model, leases, logger, discovered: () => discovery });
+  context.subscriptions.push(changed, toolchains, model.onDidChange(() => changed.fire()), jobs.onDidChange(() => changed.fire()));
   return {
+    apiVersion: toolchains.apiVersion,
+    acquire: (request, token) => toolchains.acquire(request, token),
+    hold: (toolchain, purpose, pid) => toolchains.hold(toolchain, purpose, pid),
+    onDidChangeToolchains: toolchains.onDidChangeToolchains,
     onDidChange: changed.event,
     home: core.layout.root,
     endpoint: host.endpoint,
     role: () => host.role,
     statusBar: () => statusBar.snapshot(),
+    languageStatus: () => languageStatus.snapshot(),
     manifests: () => model.all(),
     downloads: () => jobs.active(),
     whenIdle: async () => {

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { ManifestStatus } from '../core/workspace/manifest-status';
+import { toolchainEnvironment } from './toolchain-environment';
 import type { WorkspaceModel } from './workspace-model';
 
 /**
@@ -39,7 +39,8 @@ export class TerminalEnvironment implements vscode.Disposable {
     const variables = this.variables();
     const folders = (vscode.workspace.workspaceFolders ?? []).map((folder) => {
       const status = this.model.manifestForFolder(folder);
-      return { folder, status, bins: status ? binPaths(status) : [], env: status ? toolchainEnv(status) : {} };
+      const { binPaths: bins, env } = toolchainEnvironment(status);
+      return { folder, status, bins, env };
     });
     // The model reports every refresh; terminals are told (and marked stale) only when PATH or a variable changes.
     const applied = JSON.stringify([variables, folders.map((f) => [f.folder.uri.toString(), f.bins, f.env])]);
@@ -67,12 +68,4 @@ export class TerminalEnvironment implements vscode.Disposable {
   dispose(): void {
     for (const subscription of this.subscriptions) subscription.dispose();
   }
-}
-
-function toolchainEnv(status: ManifestStatus): Record<string, string> {
-  return Object.assign({}, ...status.tools.filter((t) => t.installed).map((t) => t.env ?? {})) as Record<string, string>;
-}
-
-function binPaths(status: ManifestStatus): string[] {
-  return status.tools.filter((t) => t.installed).flatMap((t) => t.binPaths);
 }

@@ -15,7 +15,7 @@ export const PROTOCOL_VERSION = 1;
 
 /** Who asked for a job, shown in progress views and `qm doctor`. */
 export interface Requester {
-  kind: 'command' | 'language-server' | 'task' | 'cli' | 'auto-install';
+  kind: 'command' | 'language-server' | 'task' | 'cli' | 'auto-install' | 'extension';
   pid: number;
   /** "Install Toolchain…", "qm install node@22", ... */
   label: string;

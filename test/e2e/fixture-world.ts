@@ -15,10 +15,12 @@ import { MirrorStatsServer } from './mirror-stats-server';
 export const REPO_ROOT = path.resolve(__dirname, '../..');
 /** The suite's entry (extensionTestsPath); `npm run build` makes it from test/vscode/index.ts. */
 export const EXTENSION_TESTS_PATH = path.join(REPO_ROOT, 'out/test/vscode/index.js');
+/** The second extension the suite loads beside ours (test/vscode/api-consumer, built by `npm run build`). */
+export const API_CONSUMER_PATH = path.join(REPO_ROOT, 'out/test/api-consumer');
 
 /** Both the extension and its test bundle come from `npm run build`; say so instead of a confusing VS Code error. */
 export async function assertBuilt(): Promise<void> {
-  for (const file of [path.join(REPO_ROOT, 'out/extension.js'), EXTENSION_TESTS_PATH]) {
+  for (const file of [path.join(REPO_ROOT, 'out/extension.js'), EXTENSION_TESTS_PATH, path.join(API_CONSUMER_PATH, 'extension.js')]) {
     await fs.access(file).catch(() => {
       throw new Error(`${path.relative(REPO_ROOT, file)} is missing: run npm run build first`);
     });

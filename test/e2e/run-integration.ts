@@ -23,6 +23,7 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import type { Page } from 'playwright-core';
+import { packageApiConsumer } from './api-consumer-vsix';
 import { exposeAutomationExit, type AutomationExitReport } from './automation-exit';
 import { forwardExtensionHostConsole } from './console-forwarder';
 import { assertBuilt, EXTENSION_TESTS_PATH, FixtureWorld, REPO_ROOT } from './fixture-world';
@@ -77,14 +78,21 @@ async function main(signal: AbortSignal): Promise<number> {
   if (!Number.isSafeInteger(timeoutMs) || timeoutMs <= 0) throw new Error(`QM_VSCODE_TIMEOUT_MS must be a positive number of milliseconds, got '${process.env.QM_VSCODE_TIMEOUT_MS}'`);
   const sessions = chosenSessions(process.env.QM_VSCODE_SESSIONS);
 
-  let exitCode = 0;
-  for (const session of sessions) {
-    const code = await runSession(session, timeoutMs, signal);
-    if (signal.aborted) return 130;
-    lap(`${session.name}: ${code === 0 ? 'passed' : `FAILED (exit code ${code})`}`);
-    if (exitCode === 0) exitCode = code;
+  // The suite's second extension, installed into each session's server as a user would install it.
+  const scratch = await fs.mkdtemp(path.join(os.tmpdir(), 'qm-vscode-consumer-'));
+  try {
+    const consumer = await packageApiConsumer(scratch);
+    let exitCode = 0;
+    for (const session of sessions) {
+      const code = await runSession(session, consumer, timeoutMs, signal);
+      if (signal.aborted) return 130;
+      lap(`${session.name}: ${code === 0 ? 'passed' : `FAILED (exit code ${code})`}`);
+      if (exitCode === 0) exitCode = code;
+    }
+    return exitCode;
+  } finally {
+    await fs.rm(scratch, { recursive: true, force: true });
   }
-  return exitCode;
 }
 
 function chosenSessions(names: string | undefined): readonly Session[] {
@@ -96,7 +104,7 @@ function chosenSessions(names: string | undefined): readonly Session[] {
 }
 
 /** A fixture world, server and browser of its own; the session's exit code. */
-async function runSession(session: Session, timeoutMs: number, signal: AbortSignal): Promise<number> {
+async function runSession(session: Session, consumerVsix: string, timeoutMs: number, signal: AbortSignal): Promise<number> {
   return withWorkbenchSession(
     {
       ...(session.prepare ? { prepare: session.prepare } : {}),
@@ -106,6 +114,7 @@ async function runSession(session: Session, timeoutMs: number, signal: AbortSign
         disableWorkspaceTrust: session.disableWorkspaceTrust,
         // The suite arrives through the URL's payload (extensionTestsPath), which only the driver honours.
         smokeTestDriver: true,
+        installExtensions: [consumerVsix],
       }),
       onServer: (server) => lap(`${session.name}: VS Code server on ${server.url}`),
     },

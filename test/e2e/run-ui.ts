@@ -14,10 +14,13 @@
  *      Everything ends installed; the mirror served every archive once and every index at most once.
  *   5. The UI tells the truth (test/e2e/ui/honest-ui.ts): a broken qm.toml, Clean Up's report, a
  *      prompt that goes away once it no longer applies.
+ *   6. Two windows, one cache (test/e2e/ui/two-windows.ts): a fresh world and server, two tabs
+ *      with a folder each, both installing node 22 with one GET; the leader's tab closes and the
+ *      other window takes over within a second and finishes.
  *
  * Screenshots of each moment go to test-results/ui/ (failure.png too when it fails, with the
  * server's and the extension's logs printed). Needs `npm run build` first. QM_UI_TIMEOUT_MS
- * (default 300000) bounds the whole run.
+ * (default 300000) bounds the whole run; QM_UI_SCENARIOS ("main", "two-windows") runs only those.
  */
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs/promises';
@@ -33,6 +36,7 @@ import { honestUi } from './ui/honest-ui';
 import { whenFile } from './ui/file-watch';
 import { runOutsideCli } from './ui/outside-cli';
 import { statusBarHistory } from './ui/status-bar-probe';
+import { twoWindowsTakeOver } from './ui/two-windows';
 import { Workbench } from './ui/workbench';
 import type { VsCodeServer } from './vscode-server';
 import { packageVsix } from './vsix';
@@ -71,16 +75,40 @@ async function main(interrupt: AbortSignal): Promise<number> {
   }
   const timeoutMs = Number(process.env.QM_UI_TIMEOUT_MS ?? 300_000);
   if (!Number.isSafeInteger(timeoutMs) || timeoutMs <= 0) throw new Error(`QM_UI_TIMEOUT_MS must be a positive number of milliseconds, got '${process.env.QM_UI_TIMEOUT_MS}'`);
+  const scenarios = chosenScenarios(process.env.QM_UI_SCENARIOS);
+  await fs.rm(RESULTS, { recursive: true, force: true });
   const deadline = new Deadline(timeoutMs, interrupt);
   try {
-    return await runAll(deadline);
+    if (scenarios.includes('main')) {
+      const code = await runAll(deadline);
+      if (code !== 0) return code;
+    }
+    if (scenarios.includes('two-windows')) {
+      try {
+        await twoWindowsTakeOver({ deadline, results: RESULTS, userSettings: USER_SETTINGS, lap });
+      } catch (error) {
+        console.error(`\nui-e2e: FAILED in step "${deadline.currentStep}": ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
+        return 1;
+      }
+    }
+    return 0;
   } finally {
     deadline.dispose();
   }
 }
 
+const SCENARIOS = ['main', 'two-windows'] as const;
+
+/** QM_UI_SCENARIOS, e.g. "two-windows": only those; default all, in order. */
+function chosenScenarios(names: string | undefined): ReadonlyArray<(typeof SCENARIOS)[number]> {
+  if (names === undefined || names.trim() === '') return SCENARIOS;
+  const wanted = names.split(',').map((name) => name.trim());
+  const unknown = wanted.filter((name) => !(SCENARIOS as readonly string[]).includes(name));
+  if (unknown.length > 0) throw new Error(`QM_UI_SCENARIOS: no scenario ${unknown.join(', ')}; there are ${SCENARIOS.join(', ')}`);
+  return SCENARIOS.filter((name) => wanted.includes(name));
+}
+
 async function runAll(deadline: Deadline): Promise<number> {
-  await fs.rm(RESULTS, { recursive: true, force: true });
   deadline.step('1. fixture world and VS Code');
   // Installed from its .vsix, as a user has it (and as npm start shows it): the workbench runs
   // without the smoke-test driver, so notifications are toasts and dialogs are real.

@@ -12,7 +12,7 @@ import { runTests, TestRunFailedError } from '@vscode/test-electron';
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { assertBuilt, EXTENSION_TESTS_PATH, FixtureWorld, REPO_ROOT } from '../e2e/fixture-world';
+import { API_CONSUMER_PATH, assertBuilt, EXTENSION_TESTS_PATH, FixtureWorld, REPO_ROOT } from '../e2e/fixture-world';
 import { DEFAULT_USER_SETTINGS } from '../e2e/vscode-server';
 
 async function main(): Promise<number> {
@@ -25,7 +25,8 @@ async function main(): Promise<number> {
     await fs.writeFile(path.join(userData, 'User/settings.json'), `${JSON.stringify(DEFAULT_USER_SETTINGS, null, 2)}\n`);
     return await runTests({
       version: process.env.QM_VSCODE_VERSION ?? 'stable',
-      extensionDevelopmentPath: REPO_ROOT,
+      // Ours, and the second extension that uses its API (test/vscode/api-consumer).
+      extensionDevelopmentPath: [REPO_ROOT, API_CONSUMER_PATH],
       extensionTestsPath: EXTENSION_TESTS_PATH,
       // The VS Code process gets these and its extension host inherits them.
       extensionTestsEnv: world.env,
