@@ -114,7 +114,10 @@ export class LspWorld {
     await client.close(uri);
   }
 
+  /** Runs every cleanup, even after one fails (a mirror left open would keep the test process alive), then throws the first failure. */
   async dispose(): Promise<void> {
-    for (const cleanup of this.cleanups.splice(0).reverse()) await cleanup();
+    const failures: unknown[] = [];
+    for (const cleanup of this.cleanups.splice(0).reverse()) await Promise.resolve().then(cleanup).catch((error: unknown) => failures.push(error));
+    if (failures.length > 0) throw failures[0];
   }
 }
