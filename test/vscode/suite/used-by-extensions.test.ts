@@ -71,11 +71,25 @@ suite('Another extension uses the API', () => {
     const folder = vscode.Uri.file(project);
     await assert.rejects(consumer.api.acquire({ tool: 'go', uri: folder, requestingExtensionId: CONSUMER_ID }), { code: 'ENOTDECLARED' });
     await assert.rejects(consumer.api.acquire({ tool: 'node', uri: vscode.Uri.file('/'), requestingExtensionId: CONSUMER_ID }), { code: 'ENOMANIFEST' });
-    await fs.writeFile(path.join(project, 'qm.toml'), '[tools]\nnode = "16"\n');
-    // Read again now (the watcher may fold this write into the last): this test is about acquire's errors.
+    // A spec no release matches in a manifest that was good: the last good version stays in force,
+    // for another extension as for terminals.
+    const manifest = path.join(project, 'qm.toml');
+    await fs.writeFile(manifest, '[tools]\nnode = "16"\n');
+    // Read again now (the watcher may fold this write into the last).
     await vscode.commands.executeCommand('quartermaster.refresh');
-    await until(api, 'node "16" found unresolvable', () => api.manifests().find((m) => m.file === path.join(project, 'qm.toml') && m.tools[0]?.error));
-    await assert.rejects(consumer.api.acquire({ tool: 'node', uri: folder, requestingExtensionId: CONSUMER_ID }), { code: 'ENOVERSION' });
+    await until(api, 'node "16" held back', () => api.manifests().find((m) => m.file === manifest && m.heldBack && m.error?.code === 'ENOVERSION'));
+    assert.equal((await consumer.api.acquire({ tool: 'node', uri: folder, requestingExtensionId: CONSUMER_ID })).version, '20.18.1');
+    // With no good version yet, the error is acquire's answer.
+    const fresh = path.join(path.dirname(project), 'api-project-unresolvable');
+    await fs.mkdir(fresh, { recursive: true });
+    await fs.writeFile(path.join(fresh, 'qm.toml'), '[tools]\nnode = "16"\n');
+    await vscode.commands.executeCommand('quartermaster.refresh');
+    await until(api, 'node "16" found unresolvable', () => api.manifests().find((m) => m.file === path.join(fresh, 'qm.toml') && m.tools[0]?.error));
+    try {
+      await assert.rejects(consumer.api.acquire({ tool: 'node', uri: vscode.Uri.file(fresh), requestingExtensionId: CONSUMER_ID }), { code: 'ENOVERSION' });
+    } finally {
+      await fs.rm(fresh, { recursive: true, force: true });
+    }
   });
 });
 
