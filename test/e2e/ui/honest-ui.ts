@@ -62,6 +62,10 @@ async function brokenManifest(run: HonestUiRun): Promise<void> {
 async function cleanUpReport(run: HonestUiRun): Promise<void> {
   const { workbench, deadline } = run;
   deadline.step('5b. Clean Up Unused: the preview and the result');
+  // The terminals opened earlier hold leases on what they run (node 22.12.0 from before the
+  // switch): Clean Up would rightly keep it as busy. This step is about an unused toolchain.
+  await workbench.runCommand('Terminal: Kill All Terminals');
+  await deadline.wait('the terminals\' shells to exit', () => shellsGone(run.env.QM_HOME!));
   await workbench.runCommand('Quartermaster: Clean Up Unused');
   const dialog = workbench.page.locator('.monaco-dialog-box');
   await wait(run, 'the Clean Up preview', (timeout) => dialog.waitFor(timeout));
@@ -73,10 +77,25 @@ async function cleanUpReport(run: HonestUiRun): Promise<void> {
   await workbench.screenshot('06-clean-up-preview.png');
   await dialog.locator('.monaco-button', { hasText: 'Remove' }).first().click({ timeout: Math.max(1, deadline.remainingMs()) });
   const result = await workbench.waitForNotification('Freed ');
-  assert.match(result, /^Freed [\d.]+ [KM]iB of the [\d.]+ [KM]iB cache \([\d.]+ [KM]iB left\)\. Kept [\d.]+ [KM]iB in use, [\d.]+ [KM]iB in \d+ downloads? under an hour old, [\d.]+ [KM]iB of indexes and state\./, result);
+  assert.match(result, /^Freed [\d.]+ (?:B|[KM]iB) of the [\d.]+ [KM]iB cache \([\d.]+ [KM]iB left\)\. Kept [\d.]+ [KM]iB in use, [\d.]+ [KM]iB in \d+ downloads? under an hour old, [\d.]+ [KM]iB of indexes and state\./, result);
   await workbench.screenshot('06b-clean-up-result.png');
   await workbench.hideNotifications();
   run.lap(`Clean Up: "${preview.split('\n')[0]}" then "${result}"`);
+}
+
+/** Resolves once no shell of this world's workbench runs: no bash or sh with its QM_HOME. Polled: /proc has no event. */
+async function shellsGone(home: string): Promise<void> {
+  const shells = async (): Promise<number> => {
+    let count = 0;
+    for (const pid of (await fs.readdir('/proc')).filter((name) => /^\d+$/.test(name))) {
+      const comm = (await fs.readFile(`/proc/${pid}/comm`, 'utf8').catch(() => '')).trim();
+      if (comm !== 'bash' && comm !== 'sh') continue;
+      const environ = await fs.readFile(`/proc/${pid}/environ`, 'utf8').catch(() => '');
+      if (environ.split('\0').includes(`QM_HOME=${home}`)) count++;
+    }
+    return count;
+  };
+  while ((await shells()) > 0) await new Promise((resolve) => setTimeout(resolve, 50));
 }
 
 async function stalePromptGoes(run: HonestUiRun): Promise<void> {
