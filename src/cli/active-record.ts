@@ -1,9 +1,8 @@
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
+import { VERSION_FILE_NAMES } from '../core/manifest/names';
 import { platformId, type Platform } from '../core/platform';
-import { writeFileAtomic } from '../core/store/atomic-write';
-import { VERSION_FILE_NAMES } from '../core/manifest/version-files';
+import { pathKey } from '../core/state/path-key';
 import { QM_VERSION } from '../core/version';
 
 /**
@@ -11,7 +10,8 @@ import { QM_VERSION } from '../core/version';
  * `qm env` and `qm exec` can answer the next time without parsing TOML or resolving versions
  * (src/cli/fast-path.ts). It holds while the manifest, its qm.lock and the version files beside it
  * are unchanged (size, mtime, ctime, inode; present or not), every receipt is still there, and, for a plan read from the indexes, for at most
- * an index's time to live. Anything else is a miss, and the full CLI answers and writes it anew.
+ * an index's time to live. Anything else is a miss, and the full CLI answers and writes it anew
+ * (src/cli/active.ts). Reading it loads nothing the fast path does not need.
  */
 export interface ActiveRecord {
   manifest: string;
@@ -62,15 +62,15 @@ export async function stampsOf(manifest: string): Promise<ActiveRecord['stamps']
   return stamp === null || stamp === undefined ? undefined : { manifest: stamp, beside };
 }
 
-function recordFile(home: string, manifest: string): string {
-  return path.join(home, 'state', 'active', `${createHash('sha256').update(manifest).digest('hex').slice(0, 32)}.json`);
+export function activeRecordFile(home: string, manifest: string): string {
+  return path.join(home, 'state', 'active', `${pathKey(manifest)}.json`);
 }
 
 /** The tools recorded for `manifest` if the record still holds, else undefined. */
 export async function readActiveRecord(home: string, manifest: string, key: string, now: number): Promise<ActiveRecordTool[] | undefined> {
   let record: ActiveRecord;
   try {
-    record = JSON.parse(await fs.readFile(recordFile(home, manifest), 'utf8')) as ActiveRecord;
+    record = JSON.parse(await fs.readFile(activeRecordFile(home, manifest), 'utf8')) as ActiveRecord;
   } catch {
     return undefined;
   }
@@ -80,15 +80,4 @@ export async function readActiveRecord(home: string, manifest: string, key: stri
   if (stamps === undefined || JSON.stringify(stamps) !== JSON.stringify(record.stamps)) return undefined;
   const installed = await Promise.all(record.tools.map((tool) => stampOf(tool.receipt)));
   return installed.every((stamp) => stamp !== null) ? record.tools : undefined;
-}
-
-/** Best effort: a record that cannot be written only costs the next run its shortcut. */
-export async function writeActiveRecord(home: string, record: ActiveRecord): Promise<void> {
-  const file = recordFile(home, record.manifest);
-  try {
-    await fs.mkdir(path.dirname(file), { recursive: true });
-    await writeFileAtomic(file, JSON.stringify(record), { durable: false, action: 'record the active toolchains in' });
-  } catch {
-    // next time, the full path again
-  }
 }

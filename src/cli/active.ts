@@ -1,10 +1,12 @@
+import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { QmError } from '../core/errors';
 import type { InstalledToolchain } from '../core/install/installer';
 import { receiptPath } from '../core/install/receipt';
 import { findManifest } from '../core/manifest/find';
 import type { ResolvedToolchain } from '../core/providers/types';
-import { INDEX_PLAN_LIFETIME_MS, resolutionKey, stampsOf, writeActiveRecord } from './active-record';
+import { writeFileAtomic } from '../core/store/atomic-write';
+import { activeRecordFile, INDEX_PLAN_LIFETIME_MS, resolutionKey, stampsOf, type ActiveRecord } from './active-record';
 import type { CliContext } from './context';
 import { planRun, type PlannedRun } from './planning';
 
@@ -48,4 +50,15 @@ export async function activeTools(context: CliContext, overrides: string[] = [],
     });
   }
   return active;
+}
+
+/** Best effort: a record that cannot be written only costs the next run its shortcut. */
+async function writeActiveRecord(home: string, record: ActiveRecord): Promise<void> {
+  const file = activeRecordFile(home, record.manifest);
+  try {
+    await fs.mkdir(path.dirname(file), { recursive: true });
+    await writeFileAtomic(file, JSON.stringify(record), { durable: false, action: 'record the active toolchains in' });
+  } catch {
+    // next time, the full path again
+  }
 }

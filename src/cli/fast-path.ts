@@ -2,15 +2,22 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { QmError, isQmError } from '../core/errors';
 import { prependPath } from '../core/exec/path-env';
-import { runTool } from '../core/exec/spawn';
 import { defaultHome, HomeLayout } from '../core/home';
-import { findManifest } from '../core/manifest/find';
+import { findManifest } from '../core/manifest/locate';
 import { currentPlatform } from '../core/platform';
-import { recordManifestUse } from '../core/state/usage';
+import { usedWithin } from '../core/state/usage-names';
 import { readActiveRecord, resolutionKey, type ActiveRecordTool } from './active-record';
-import type { CliStreams } from './context';
 import { exitCodeFor } from './exit-codes';
 import { renderPath, SHELLS, type Shell } from './shell-env';
+
+/** How often the fast path records a manifest's use for `qm gc` (which keeps 30 days of uses). */
+const USE_RECORD_INTERVAL_MS = 60 * 60 * 1000;
+
+/** Where the fast path writes: plain functions, so that answering never builds process.stdout (net, stream). */
+export interface FastOutput {
+  out(text: string): void;
+  err(text: string): void;
+}
 
 type FastRequest = { command: 'which'; program: string } | { command: 'env'; shell: Shell } | { command: 'exec'; program: string; args: string[] };
 
@@ -20,7 +27,7 @@ type FastRequest = { command: 'which'; program: string } | { command: 'env'; she
  * neither semver nor the rest of the CLI. Undefined when it cannot answer exactly as the full CLI
  * would (other arguments, no record, a stale one, a missing toolchain): the full CLI runs then.
  */
-export async function fastPath(argv: string[], streams: CliStreams, env: NodeJS.ProcessEnv, cwd: string, signal: AbortSignal): Promise<number | undefined> {
+export async function fastPath(argv: string[], output: FastOutput, env: NodeJS.ProcessEnv, cwd: string, signal: AbortSignal): Promise<number | undefined> {
   const request = fastRequest(argv);
   if (request === undefined) return undefined;
   let home: string;
@@ -46,22 +53,29 @@ export async function fastPath(argv: string[], streams: CliStreams, env: NodeJS.
   if (request.command === 'which') {
     const found = await whichOf(tools, request.program);
     if (found === undefined) return undefined;
-    answer = () => Promise.resolve(void streams.out.write(`${found}\n`)).then(() => 0);
+    answer = () => Promise.resolve(output.out(`${found}\n`)).then(() => 0);
   } else if (request.command === 'env') {
     const dirs = tools.flatMap((tool) => tool.binPaths);
-    answer = () => Promise.resolve(dirs.length > 0 && streams.out.write(renderPath(request.shell, dirs))).then(() => 0);
+    answer = () => Promise.resolve(dirs.length > 0 && output.out(renderPath(request.shell, dirs))).then(() => 0);
   } else {
     const runEnv = prependPath(env, tools.flatMap((tool) => tool.binPaths));
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- child_process only for exec (src/cli/entry.ts)
+    const { runTool } = require('../core/exec/spawn') as typeof import('../core/exec/spawn');
     answer = () => runTool(request.program, request.args, { env: runEnv, cwd, stdio: 'inherit', signal });
   }
-  // What `qm gc` keeps toolchains for, as the full path records it.
-  await recordManifestUse(new HomeLayout(home), manifest).catch(() => undefined);
+  // What `qm gc` keeps toolchains for, as the full path records it (at most hourly from here).
+  const layout = new HomeLayout(home);
+  if (!usedWithin(layout, manifest, Date.now(), USE_RECORD_INTERVAL_MS)) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- writing loads node:crypto (temp names): only when due
+    const { recordManifestUse } = require('../core/state/usage') as typeof import('../core/state/usage');
+    await recordManifestUse(layout, manifest).catch(() => undefined);
+  }
   try {
     return await answer();
   } catch (error) {
     // Past this point the command may have run: report here, never run it again in the full CLI.
     const qmError = isQmError(error) ? error : new QmError('EIO', error instanceof Error ? error.message : String(error), { cause: error });
-    streams.err.write(`qm: error ${qmError.code}: ${qmError.message}\n`);
+    output.err(`qm: error ${qmError.code}: ${qmError.message}\n`);
     return exitCodeFor(qmError);
   }
 }

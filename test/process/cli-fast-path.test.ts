@@ -14,7 +14,12 @@ interface Run {
   stderr: string;
   /** Whether the full CLI (out/cli-main.js) was loaded, or the small entry answered alone. */
   full: boolean;
+  /** The Node built-in modules it loaded beyond what an empty script loads. */
+  builtins: string[];
 }
+
+/** What start-up may not load (each costs `qm which` milliseconds; see src/cli/entry.ts). */
+const HEAVY = ['crypto', 'child_process', 'net', 'stream', 'http', 'worker_threads', 'zlib', 'perf_hooks'];
 
 describe('qm which/env/exec fast path: the small entry answers from the recorded plan while it holds', () => {
   let server: MirrorServer;
@@ -34,7 +39,10 @@ describe('qm which/env/exec fast path: the small entry answers from the recorded
     await fs.mkdir(project);
     // Preloaded into each qm: writes the modules it loaded to $QM_TEST_LOADED at exit.
     hook = path.join(home, 'loaded-hook.js');
-    await fs.writeFile(hook, "process.on('exit', () => require('fs').writeFileSync(process.env.QM_TEST_LOADED, JSON.stringify(Object.keys(require.cache))));\n");
+    await fs.writeFile(
+      hook,
+      "process.on('exit', () => require('fs').writeFileSync(process.env.QM_TEST_LOADED, JSON.stringify({ files: Object.keys(require.cache), builtins: process.moduleLoadList })));\n",
+    );
   });
   afterEach(() => dispose());
 
@@ -48,8 +56,31 @@ describe('qm which/env/exec fast path: the small entry answers from the recorded
     child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));
     child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-    const modules = JSON.parse(await fs.readFile(loaded, 'utf8')) as string[];
-    return { code, stdout, stderr, full: modules.some((file) => file.endsWith(`${path.sep}cli-main.js`)) };
+    const modules = JSON.parse(await fs.readFile(loaded, 'utf8')) as { files: string[]; builtins: string[] };
+    const builtins = modules.builtins.filter((name) => name.startsWith('NativeModule ') && !bare.has(name)).map((name) => name.slice('NativeModule '.length));
+    return { code, stdout, stderr, full: modules.files.some((file) => file.endsWith(`${path.sep}cli-main.js`)), builtins };
+  }
+
+  /** The built-ins an empty script loads, with the same hook, stdio and environment. */
+  let bare = new Set<string>();
+  before(async () => {
+    const { home: scratch, dispose: drop } = await tempHome();
+    try {
+      const empty = path.join(scratch, 'empty.js');
+      const loaded = path.join(scratch, 'loaded.json');
+      await fs.writeFile(empty, '');
+      await fs.writeFile(path.join(scratch, 'hook.js'), "process.on('exit', () => require('fs').writeFileSync(process.env.QM_TEST_LOADED, JSON.stringify(process.moduleLoadList)));\n");
+      const child = spawn(process.execPath, ['--require', path.join(scratch, 'hook.js'), empty], { env: { ...process.env, QM_TEST_LOADED: loaded }, stdio: ['ignore', 'pipe', 'pipe'] });
+      await new Promise((resolve) => child.on('close', resolve));
+      bare = new Set(JSON.parse(await fs.readFile(loaded, 'utf8')) as string[]);
+    } finally {
+      await drop();
+    }
+  });
+
+  function assertLean(run: Run, allowed: string[], what: string): void {
+    const heavy = HEAVY.filter((name) => !allowed.includes(name) && run.builtins.includes(name));
+    assert.deepEqual(heavy, [], `${what} loaded ${heavy.join(', ')} (all it loaded: ${run.builtins.join(' ')})`);
   }
 
   async function same(args: string[], expectFast: boolean, extraEnv: NodeJS.ProcessEnv = {}): Promise<string> {
@@ -66,6 +97,19 @@ describe('qm which/env/exec fast path: the small entry answers from the recorded
 
     const which = await same(['which', 'node'], false);
     assert.equal(await same(['which', 'node'], true), which);
+
+    // Start-up: the fast answers load only what they use (timed in bench/real-node.ts, not here).
+    const version = await qm(['--version']);
+    assert.match(version.stdout, /^\d+\.\d+\.\d+/);
+    assert.deepEqual([version.full, version.builtins], [false, []], '--version loads no built-in module at all');
+    for (const args of [['which', 'node'], ['env']]) {
+      const run = await qm(args);
+      assert.equal(run.full, false);
+      assertLean(run, [], `qm ${args.join(' ')}`);
+    }
+    const execRun = await qm(['exec', '--', 'node', '--version']);
+    assert.equal(execRun.full, false);
+    assertLean(execRun, ['child_process', 'net', 'stream'], 'qm exec');
     const env = await same(['env', '--shell', 'fish'], true);
     assert.match(env, /^set -gx PATH ".*22\.12\.0-linux-x64\/bin" \$PATH\n$/);
     assert.equal(await same(['env', '--shell=fish'], true), env);

@@ -47,7 +47,7 @@ export async function spawnTool(command: string, args: string[], options: SpawnT
   if (signal?.aborted) throw cancelledError(signal, what);
   const invocation = await resolveInvocation(command, args, options);
   const budgetMs = options.etxtbsyBudgetMs ?? DEFAULT_ETXTBSY_BUDGET_MS;
-  const started = performance.now();
+  const started = process.hrtime.bigint();
   for (let attempt = 0; ; attempt++) {
     if (signal?.aborted) throw cancelledError(signal, what);
     let child: ChildProcess;
@@ -59,7 +59,7 @@ export async function spawnTool(command: string, args: string[], options: SpawnT
       // own exec, within milliseconds; so wait briefly and try again.
       if (errno.code !== 'ETXTBSY') throw await spawnError(errno, command, invocation, options);
       const wait = Math.min(FIRST_BACKOFF_MS * 2 ** attempt, MAX_BACKOFF_MS);
-      const elapsed = performance.now() - started;
+      const elapsed = Number(process.hrtime.bigint() - started) / 1e6;
       if (elapsed + wait > budgetMs) {
         throw new QmError(
           'EIO',

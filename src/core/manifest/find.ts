@@ -1,38 +1,14 @@
-import { stat } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
-import { fsError, isQmError, QmError } from '../errors';
+import { basename, join } from 'node:path';
+import { isQmError, QmError } from '../errors';
 import { readProjectText } from '../paths/project-files';
 import { parseNodeVersionFile, parseToolVersions } from './legacy';
-import { parseVersionFile, VERSION_FILE_NAMES, VERSION_FILE_TOOLS, type VersionFileKind } from './version-files';
+import { MANIFEST_FILE_NAMES, VERSION_FILE_NAMES, type VersionFileKind } from './names';
+import { parseVersionFile, VERSION_FILE_TOOLS } from './version-files';
 import { parseQmToml } from './qm-toml';
 import type { Manifest, ManifestKind } from './types';
 
-/**
- * Manifest file names, most preferred first: within one directory the first present wins, and
- * the version files beside it add the tools it does not declare (qm.toml wins for the others).
- */
-export const MANIFEST_FILE_NAMES: readonly ManifestKind[] = ['qm.toml', '.tool-versions', '.nvmrc', '.node-version', ...VERSION_FILE_NAMES];
-
-export interface FindManifestOptions {
-  /** The last directory searched (inclusive). Without it the search goes up to the root. */
-  stopAt?: string;
-}
-
-/**
- * The nearest manifest in `startDir` or above. A directory's own manifest beats any in its
- * parents, whatever their kind; within a directory qm.toml beats .tool-versions beats .nvmrc
- * beats .node-version. Unreadable directories are passed over, as if empty.
- */
-export async function findManifest(startDir: string, options: FindManifestOptions = {}): Promise<string | undefined> {
-  const stopAt = options.stopAt === undefined ? undefined : resolve(options.stopAt);
-  for (let dir = resolve(startDir); ; dir = dirname(dir)) {
-    const present = await Promise.all(MANIFEST_FILE_NAMES.map(async (name) => ((await isFile(join(dir, name))) ? name : undefined)));
-    // package.json and go.mod are everywhere: they make a directory a project only when they declare a tool.
-    const found = await firstDeclaring(dir, present);
-    if (found !== undefined) return join(dir, found);
-    if (dir === stopAt || dirname(dir) === dir) return undefined;
-  }
-}
+export { findManifest, type FindManifestOptions } from './locate';
+export { MANIFEST_FILE_NAMES } from './names';
 
 /** The manifest kind a file name stands for, or undefined for any other file. */
 export function manifestKind(file: string): ManifestKind | undefined {
@@ -54,17 +30,6 @@ export function parseManifest(text: string, file: string): Manifest {
     default:
       return parseVersionFile(text, file, kind);
   }
-}
-
-async function firstDeclaring(dir: string, present: ReadonlyArray<ManifestKind | undefined>): Promise<ManifestKind | undefined> {
-  for (const name of present) {
-    if (name === undefined) continue;
-    if (name !== 'package.json' && name !== 'go.mod') return name;
-    // Through the same door as any project file: a FIFO or device in its place is never read.
-    const text = (await readProjectText(join(dir, name)).catch(() => undefined)) ?? '';
-    if (parseVersionFile(text, join(dir, name), name).tools.length > 0) return name;
-  }
-  return undefined;
 }
 
 /**
@@ -133,12 +98,3 @@ function requireManifestKind(file: string): ManifestKind {
   return kind;
 }
 
-async function isFile(path: string): Promise<boolean> {
-  try {
-    return (await stat(path)).isFile();
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EACCES' || code === 'EPERM' || code === 'ELOOP') return false;
-    throw fsError(error, 'look for a manifest at', path);
-  }
-}

@@ -1,13 +1,12 @@
 import { dirname } from 'node:path';
 import { parseTomlStrict, tomlValueOf } from './toml-parser';
 import { LineIndex } from './line-index';
+import { VERSION_FILE_NAMES, type VersionFileKind } from './names';
 import { sortProblems } from './problems';
 import { toolSpecProblem } from './known-tools';
 import type { Manifest, ManifestKind, ManifestProblem, ProblemSeverity, SourceRange, ToolEntry } from './types';
 
-/** The version files other tools' users already have, read as mise and the language tools read them. */
-export const VERSION_FILE_NAMES = ['.python-version', '.java-version', '.sdkmanrc', 'rust-toolchain.toml', 'rust-toolchain', 'go.mod', 'package.json'] as const;
-export type VersionFileKind = (typeof VERSION_FILE_NAMES)[number];
+export { VERSION_FILE_NAMES, type VersionFileKind } from './names';
 
 /** The one tool each version file declares. */
 export const VERSION_FILE_TOOLS: Readonly<Record<VersionFileKind, string>> = Object.freeze({

@@ -1,17 +1,13 @@
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import type { HomeLayout } from '../home';
 import { writeFileAtomic } from '../store/atomic-write';
+import { usageDir, usageFile } from './usage-names';
 
 /** A manifest some process used, and when: what `qm gc` keeps toolchains for. */
 export interface ManifestUse {
   file: string;
   lastUsed: string;
-}
-
-function usageDir(layout: HomeLayout): string {
-  return path.join(layout.stateDir, 'manifests');
 }
 
 /**
@@ -20,7 +16,7 @@ function usageDir(layout: HomeLayout): string {
  */
 export async function recordManifestUse(layout: HomeLayout, file: string): Promise<void> {
   const dir = usageDir(layout);
-  const target = path.join(dir, `${createHash('sha256').update(file).digest('hex').slice(0, 32)}.json`);
+  const target = usageFile(layout, file);
   await fs.mkdir(dir, { recursive: true });
   await writeFileAtomic(target, JSON.stringify({ file, lastUsed: new Date().toISOString() } satisfies ManifestUse), { durable: false, action: 'record manifest use in' });
 }
