@@ -2,7 +2,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { VERSION_FILE_NAMES } from '../core/manifest/names';
 import { platformId, type Platform } from '../core/platform';
-import { pathKey } from '../core/state/path-key';
+import { nameHash } from '../core/paths/name-hash';
 import { QM_VERSION } from '../core/version';
 
 /**
@@ -27,6 +27,8 @@ export interface ActiveRecord {
 export interface ActiveRecordTool {
   tool: string;
   version: string;
+  /** The provider's platform spelling, as the toolchain's directory and leases name it. */
+  platform: string;
   executables: string[];
   binPaths: string[];
   /** The receipt whose presence says the toolchain is still installed. */
@@ -63,7 +65,7 @@ export async function stampsOf(manifest: string): Promise<ActiveRecord['stamps']
 }
 
 export function activeRecordFile(home: string, manifest: string): string {
-  return path.join(home, 'state', 'active', `${pathKey(manifest)}.json`);
+  return path.join(home, 'state', 'active', `${nameHash(manifest)}.json`);
 }
 
 /** The tools recorded for `manifest` if the record still holds, else undefined. */
@@ -74,7 +76,7 @@ export async function readActiveRecord(home: string, manifest: string, key: stri
   } catch {
     return undefined;
   }
-  if (record.manifest !== manifest || record.key !== key || !Array.isArray(record.tools)) return undefined;
+  if (record.manifest !== manifest || record.key !== key || !Array.isArray(record.tools) || !record.tools.every((tool) => typeof tool.platform === 'string')) return undefined;
   if (record.validUntil !== null && !(now < record.validUntil)) return undefined;
   const stamps = await stampsOf(manifest);
   if (stamps === undefined || JSON.stringify(stamps) !== JSON.stringify(record.stamps)) return undefined;

@@ -45,7 +45,7 @@ export async function activeTools(context: CliContext, overrides: string[] = [],
       tools: active.map(({ toolchain, installed }) => {
         const dir = context.core.installer.dirFor(toolchain);
         const binPaths = installed?.binPaths ?? toolchain.binDirs.map((bin) => path.join(dir, bin));
-        return { tool: toolchain.tool, version: toolchain.version, executables: toolchain.executables, binPaths, receipt: receiptPath(dir), env: installed ? installed.env : null };
+        return { tool: toolchain.tool, version: toolchain.version, platform: toolchain.platform, executables: toolchain.executables, binPaths, receipt: receiptPath(dir), env: installed ? installed.env : null };
       }),
     });
   }

@@ -1,7 +1,6 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { QmError, isQmError } from '../core/errors';
-import { prependPath } from '../core/exec/path-env';
 import { defaultHome, HomeLayout } from '../core/home';
 import { findManifest } from '../core/manifest/locate';
 import { currentPlatform } from '../core/platform';
@@ -49,6 +48,7 @@ export async function fastPath(argv: string[], output: FastOutput, env: NodeJS.P
   // A toolchain's own variables (JAVA_HOME), or not knowing them, is the full CLI's to handle.
   if (request.command !== 'which' && tools.some((tool) => tool.env === null || Object.keys(tool.env).length > 0)) return undefined;
 
+  const layout = new HomeLayout(home);
   let answer: (() => Promise<number>) | undefined;
   if (request.command === 'which') {
     const found = await whichOf(tools, request.program);
@@ -58,21 +58,19 @@ export async function fastPath(argv: string[], output: FastOutput, env: NodeJS.P
     const dirs = tools.flatMap((tool) => tool.binPaths);
     answer = () => Promise.resolve(dirs.length > 0 && output.out(renderPath(request.shell, dirs))).then(() => 0);
   } else {
-    const runEnv = prependPath(env, tools.flatMap((tool) => tool.binPaths));
-    // eslint-disable-next-line @typescript-eslint/no-require-imports -- child_process only for exec (src/cli/entry.ts)
-    const { runTool } = require('../core/exec/spawn') as typeof import('../core/exec/spawn');
-    answer = () => runTool(request.program, request.args, { env: runEnv, cwd, stdio: 'inherit', signal });
+    answer = () => execLeased(request.program, request.args, tools, layout, { env, cwd, signal });
   }
   // What `qm gc` keeps toolchains for, as the full path records it (at most hourly from here).
-  const layout = new HomeLayout(home);
   if (!usedWithin(layout, manifest, Date.now(), USE_RECORD_INTERVAL_MS)) {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports -- writing loads node:crypto (temp names): only when due
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the writing code loads only when a record is due
     const { recordManifestUse } = require('../core/state/usage') as typeof import('../core/state/usage');
     await recordManifestUse(layout, manifest).catch(() => undefined);
   }
   try {
     return await answer();
   } catch (error) {
+    // Removed since the record was checked, before anything ran: the full CLI installs it again.
+    if (request.command === 'exec' && isQmError(error, 'ENOTINSTALLED')) return undefined;
     // Past this point the command may have run: report here, never run it again in the full CLI.
     const qmError = isQmError(error) ? error : new QmError('EIO', error instanceof Error ? error.message : String(error), { cause: error });
     output.err(`qm: error ${qmError.code}: ${qmError.message}\n`);
@@ -103,4 +101,26 @@ async function whichOf(tools: ActiveRecordTool[], program: string): Promise<stri
     }
   }
   return undefined;
+}
+
+/**
+ * `qm exec` as the full CLI runs it (src/core/exec/run-in-toolchains.ts): each toolchain leased
+ * from before the command is looked up until it exits, so gc and uninstall leave its tree alone,
+ * and a program a toolchain provides runs from that tree or not at all. The trees are the
+ * record's, each still receipted; one gone meanwhile is ENOTINSTALLED (the full CLI takes over).
+ */
+async function execLeased(program: string, args: string[], tools: ActiveRecordTool[], layout: HomeLayout, options: { env: NodeJS.ProcessEnv; cwd: string; signal: AbortSignal }): Promise<number> {
+  /* eslint-disable @typescript-eslint/no-require-imports -- child_process and the lease code only for exec (src/cli/entry.ts) */
+  const { runInToolchains } = require('../core/exec/run-in-toolchains') as typeof import('../core/exec/run-in-toolchains');
+  const { LeaseManager } = require('../core/install/leases') as typeof import('../core/install/leases');
+  const { readReceipt } = require('../core/install/receipt') as typeof import('../core/install/receipt');
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  const installer = {
+    find: async (tool: ActiveRecordTool) => {
+      const dir = path.dirname(tool.receipt);
+      const receipt = await readReceipt(dir);
+      return receipt && { tool: tool.tool, version: tool.version, platform: tool.platform, dir, binPaths: tool.binPaths, env: tool.env ?? {}, receipt, installed: false };
+    },
+  };
+  return runInToolchains({ leases: new LeaseManager(layout), installer }, tools, program, args, { env: options.env, cwd: options.cwd, stdio: 'inherit', signal: options.signal });
 }

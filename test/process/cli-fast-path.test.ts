@@ -114,6 +114,12 @@ describe('qm which/env/exec fast path: the small entry answers from the recorded
     assert.match(env, /^set -gx PATH ".*22\.12\.0-linux-x64\/bin" \$PATH\n$/);
     assert.equal(await same(['env', '--shell=fish'], true), env);
     assert.equal((await same(['exec', '--', 'node', '--version'], true)).trim(), 'v22.12.0');
+    // The command runs under a lease on the tree, as from the full CLI (gc and uninstall leave it alone).
+    const leases = path.join(home, 'qm', 'state', 'leases', 'node', '22.12.0-linux-x64');
+    const leased = await qm(['exec', '--', 'sh', '-c', 'ls "$1"', 'sh', leases]);
+    assert.deepEqual([leased.code, leased.full], [0, false], leased.stderr);
+    assert.match(leased.stdout, /^reader\..*\.lease$/m, 'a lease while the command runs');
+    assert.deepEqual(await fs.readdir(leases).catch(() => []), [], 'and none after it exits');
     const exit = await qm(['exec', '--', 'sh', '-c', 'exit 7']);
     assert.deepEqual([exit.code, exit.full], [7, false], "the command's exit code, from the fast path");
 

@@ -2,6 +2,7 @@ import { QmError } from '../../core/errors';
 import { runInToolchains } from '../../core/exec/run-in-toolchains';
 import { installPlan } from '../../core/install/install-plan';
 import type { Plan } from '../../core/plan/plan';
+import type { ResolvedToolchain } from '../../core/providers/types';
 import type { Command } from '../command';
 import { activeTools } from '../active';
 import { platformId } from '../../core/platform';
@@ -17,7 +18,7 @@ export const execCommand: Command = {
     const tools = await activeTools(context, args.positionals);
     // Each toolchain is leased (kept from gc and uninstall) from before the command is looked up
     // until it exits; one found missing then, or removed meanwhile, is installed first.
-    return runInToolchains(context.core, tools.map((t) => t.toolchain), command, commandArgs, {
+    return runInToolchains<ResolvedToolchain>(context.core, tools.map((t) => t.toolchain), command, commandArgs, {
       env: context.env,
       cwd: context.cwd,
       stdio: 'inherit',

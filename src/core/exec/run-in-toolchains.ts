@@ -2,18 +2,17 @@ import * as path from 'node:path';
 import type { StdioOptions } from 'node:child_process';
 import { QmError, isQmError } from '../errors';
 import type { InstalledToolchain } from '../install/installer';
-import type { Lease, LeaseManager } from '../install/leases';
-import type { ResolvedToolchain } from '../providers/types';
+import type { Lease, LeaseManager, ToolchainId } from '../install/leases';
 import { prependPath } from './path-env';
 import { exitCode, findOnPath, spawnTool } from './spawn';
 
-export interface RunInToolchainsOptions {
+export interface RunInToolchainsOptions<T extends ToolchainId = ToolchainId> {
   cwd?: string;
   env?: NodeJS.ProcessEnv;
   stdio?: StdioOptions;
   signal?: AbortSignal;
   /** Installs toolchains that are missing (or went missing); without it, a missing one is ENOTINSTALLED. */
-  install?: (missing: ResolvedToolchain[]) => Promise<void>;
+  install?: (missing: T[]) => Promise<void>;
 }
 
 /** Rounds of "install what is missing, lease it" before giving up (gc or uninstall keep removing it). */
@@ -26,12 +25,12 @@ const LEASE_ROUNDS = 3;
  * provides runs from that leased tree or not at all: it never falls through PATH to another
  * binary of the same name.
  */
-export async function runInToolchains(
-  core: { leases: LeaseManager; installer: { find(t: ResolvedToolchain): Promise<InstalledToolchain | undefined> } },
-  toolchains: ResolvedToolchain[],
+export async function runInToolchains<T extends ToolchainId>(
+  core: { leases: LeaseManager; installer: { find(t: T): Promise<InstalledToolchain | undefined> } },
+  toolchains: T[],
   command: string,
   args: string[],
-  options: RunInToolchainsOptions = {},
+  options: RunInToolchainsOptions<T> = {},
 ): Promise<number> {
   const leases = await leaseAll(core, toolchains, command, options);
   try {
@@ -58,16 +57,16 @@ export async function runInToolchains(
 }
 
 /** Leases every toolchain, installing what is missing; the lease re-checks each tree after it is written. */
-async function leaseAll(
+async function leaseAll<T extends ToolchainId>(
   core: { leases: LeaseManager },
-  toolchains: ResolvedToolchain[],
+  toolchains: T[],
   command: string,
-  options: RunInToolchainsOptions,
+  options: RunInToolchainsOptions<T>,
 ): Promise<Lease[]> {
-  const held = new Map<ResolvedToolchain, Lease>();
+  const held = new Map<T, Lease>();
   try {
     for (let round = 1; ; round++) {
-      const missing: ResolvedToolchain[] = [];
+      const missing: T[] = [];
       for (const toolchain of toolchains.filter((t) => !held.has(t))) {
         try {
           held.set(toolchain, await core.leases.hold(toolchain, { purpose: `qm exec ${command}`, ...(options.signal ? { signal: options.signal } : {}) }));

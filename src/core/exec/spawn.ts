@@ -3,6 +3,7 @@ import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { monotonicMs } from '../clock';
 import { QmError, cancelledError } from '../errors';
 import { pathValue } from './path-env';
 import { readShebang } from './shebang';
@@ -47,7 +48,7 @@ export async function spawnTool(command: string, args: string[], options: SpawnT
   if (signal?.aborted) throw cancelledError(signal, what);
   const invocation = await resolveInvocation(command, args, options);
   const budgetMs = options.etxtbsyBudgetMs ?? DEFAULT_ETXTBSY_BUDGET_MS;
-  const started = process.hrtime.bigint();
+  const started = monotonicMs();
   for (let attempt = 0; ; attempt++) {
     if (signal?.aborted) throw cancelledError(signal, what);
     let child: ChildProcess;
@@ -59,7 +60,7 @@ export async function spawnTool(command: string, args: string[], options: SpawnT
       // own exec, within milliseconds; so wait briefly and try again.
       if (errno.code !== 'ETXTBSY') throw await spawnError(errno, command, invocation, options);
       const wait = Math.min(FIRST_BACKOFF_MS * 2 ** attempt, MAX_BACKOFF_MS);
-      const elapsed = Number(process.hrtime.bigint() - started) / 1e6;
+      const elapsed = monotonicMs() - started;
       if (elapsed + wait > budgetMs) {
         throw new QmError(
           'EIO',

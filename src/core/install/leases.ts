@@ -1,6 +1,7 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { monotonicMs } from '../clock';
 import { QmError, cancelledError, fsError } from '../errors';
 import type { HomeLayout } from '../home';
 import { currentProcess, processStartTime, type Liveness, type ProcessIdentity } from '../store/process-identity';
@@ -75,7 +76,7 @@ export class LeaseManager {
    * lease is written, so it cannot go after the check); waits while a removal is under way.
    */
   async hold(toolchain: ToolchainId, options: LeaseOptions): Promise<Lease> {
-    const deadline = performance.now() + this.waitMs;
+    const deadline = monotonicMs() + this.waitMs;
     for (;;) {
       const file = await this.write(toolchain, READER, options.purpose, this.identity);
       const removal = await this.removalUnderWay(toolchain);
@@ -85,7 +86,7 @@ export class LeaseManager {
         throw new QmError('ENOTINSTALLED', `${label(toolchain)} is not installed`, { path: this.treeOf(toolchain) });
       }
       await this.drop(toolchain, [file]);
-      if (performance.now() > deadline) {
+      if (monotonicMs() > deadline) {
         throw new QmError('ELOCKED', `${label(toolchain)} is being removed by ${describe(removal)}; try again when it is done`);
       }
       try {

@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import * as path from 'node:path';
 import type { HomeLayout } from '../home';
-import { pathKey } from './path-key';
+import { nameHash } from '../paths/name-hash';
 
 // Where a manifest's last use is recorded (src/core/state/usage.ts), and whether it was recently,
 // without loading what writing it needs: `qm which` asks this on every run.
@@ -11,7 +11,7 @@ export function usageDir(layout: HomeLayout): string {
 }
 
 export function usageFile(layout: HomeLayout, manifest: string): string {
-  return path.join(usageDir(layout), `${pathKey(manifest)}.json`);
+  return path.join(usageDir(layout), `${nameHash(manifest)}.json`);
 }
 
 /**

@@ -1,7 +1,7 @@
-import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { fsError } from '../errors';
+import { nameHash, uniqueSuffix } from '../paths/name-hash';
 import { currentProcess, pidLiveness, type Liveness, type ProcessIdentity } from './process-identity';
 
 /**
@@ -24,7 +24,7 @@ export type TempKind = 'part' | 'dir' | 'tmp' | 'lease';
 const NO_SPACE = '00000000';
 
 function hash8(text: string): string {
-  return createHash('sha256').update(text).digest('hex').slice(0, 8);
+  return nameHash(text).slice(0, 8);
 }
 
 export function hostTag(host: string): string {
@@ -36,7 +36,7 @@ function spaceTag(identity: ProcessIdentity): string {
 }
 
 export function uniqueTempName(kind: TempKind, owner: ProcessIdentity = currentProcess()): string {
-  return `${hostTag(owner.host)}-${spaceTag(owner)}.${owner.pid}.${owner.startTime ?? 0}.${randomBytes(8).toString('hex')}.${kind}`;
+  return `${hostTag(owner.host)}-${spaceTag(owner)}.${owner.pid}.${owner.startTime ?? 0}.${uniqueSuffix()}.${kind}`;
 }
 
 export async function createTempPath(dir: string, kind: TempKind = 'part', owner?: ProcessIdentity): Promise<string> {

@@ -1,0 +1,22 @@
+const FNV_OFFSET = 0x6c62272e07bb014262b821756295c58dn;
+const FNV_PRIME = 0x0000000001000000000000000000013bn;
+const MASK = (1n << 128n) - 1n;
+
+/**
+ * 32 hex digits of 128-bit FNV-1a over the text's UTF-8 bytes: the file name stem of state kept
+ * per path (a manifest's active record, its last use) and the host and space tags of temp names.
+ * Not cryptographic, and it need not be: the texts are the user's own paths and host names, and
+ * whatever is read back names what it is for and is checked. Computed without node:crypto, whose
+ * loading alone costs every `qm which` and `qm exec` about 8 ms (src/cli/entry.ts).
+ */
+export function nameHash(text: string): string {
+  let hash = FNV_OFFSET;
+  for (const byte of Buffer.from(text, 'utf8')) hash = ((hash ^ BigInt(byte)) * FNV_PRIME) & MASK;
+  return hash.toString(16).padStart(32, '0');
+}
+
+/** 16 hex digits that make a name unique within its process (with the PID and start time beside them). */
+export function uniqueSuffix(): string {
+  const part = (): string => Math.floor(Math.random() * 0x1_0000_0000).toString(16).padStart(8, '0');
+  return part() + part();
+}

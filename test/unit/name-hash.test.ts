@@ -1,0 +1,20 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { nameHash, uniqueSuffix } from '../../src/core/paths/name-hash';
+
+describe('nameHash and uniqueSuffix: names made without node:crypto', () => {
+  it('nameHash is 128-bit FNV-1a over UTF-8 (the published test vectors)', () => {
+    assert.equal(nameHash(''), '6c62272e07bb014262b821756295c58d');
+    assert.equal(nameHash('a'), 'd228cb696f1a8caf78912b704e4a8964');
+    assert.equal(nameHash('foobar'), '343e1662793c64bf6f0d3597ba446f18');
+    // UTF-8 bytes, not UTF-16 code units: "é" is two bytes.
+    assert.notEqual(nameHash('/home/é/qm.toml'), nameHash('/home/\u00e9/qm.toml'.normalize('NFD')));
+    assert.match(nameHash('/a/very/long/path/'.repeat(40)), /^[0-9a-f]{32}$/);
+  });
+
+  it('uniqueSuffix is 16 hex digits, different every time', () => {
+    const seen = new Set(Array.from({ length: 10_000 }, () => uniqueSuffix()));
+    assert.equal(seen.size, 10_000);
+    for (const suffix of [...seen].slice(0, 100)) assert.match(suffix, /^[0-9a-f]{16}$/);
+  });
+});
