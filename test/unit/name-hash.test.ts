@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { nameHash, uniqueSuffix } from '../../src/core/paths/name-hash';
+import { nameHash, shortNameHash, uniqueSuffix } from '../../src/core/paths/name-hash';
 
 describe('nameHash and uniqueSuffix: names made without node:crypto', () => {
   it('nameHash is 128-bit FNV-1a over UTF-8 (the published test vectors)', () => {
@@ -10,6 +10,13 @@ describe('nameHash and uniqueSuffix: names made without node:crypto', () => {
     // UTF-8 bytes, not UTF-16 code units: "é" is two bytes.
     assert.notEqual(nameHash('/home/é/qm.toml'), nameHash('/home/\u00e9/qm.toml'.normalize('NFD')));
     assert.match(nameHash('/a/very/long/path/'.repeat(40)), /^[0-9a-f]{32}$/);
+  });
+
+  it('shortNameHash tells apart names that differ only in their last character (host tags)', () => {
+    assert.notEqual(shortNameHash('build-7'), shortNameHash('build-9'));
+    const tags = new Set(Array.from({ length: 2000 }, (_, i) => shortNameHash(`host-${i}`)));
+    assert.equal(tags.size, 2000);
+    for (const tag of [...tags].slice(0, 50)) assert.match(tag, /^[0-9a-f]{8}$/);
   });
 
   it('uniqueSuffix is 16 hex digits, different every time', () => {

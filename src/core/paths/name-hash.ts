@@ -10,9 +10,23 @@ const MASK = (1n << 128n) - 1n;
  * loading alone costs every `qm which` and `qm exec` about 8 ms (src/cli/entry.ts).
  */
 export function nameHash(text: string): string {
+  return fnv1a128(text).toString(16).padStart(32, '0');
+}
+
+/**
+ * 8 hex digits: the four 32-bit words of nameHash xor-folded. Not a slice of it: FNV-1a's last
+ * byte reaches only the low bits, so the top digits of "build-7" and "build-9" are the same.
+ */
+export function shortNameHash(text: string): string {
+  const hash = fnv1a128(text);
+  const folded = (hash ^ (hash >> 32n) ^ (hash >> 64n) ^ (hash >> 96n)) & 0xffffffffn;
+  return folded.toString(16).padStart(8, '0');
+}
+
+function fnv1a128(text: string): bigint {
   let hash = FNV_OFFSET;
   for (const byte of Buffer.from(text, 'utf8')) hash = ((hash ^ BigInt(byte)) * FNV_PRIME) & MASK;
-  return hash.toString(16).padStart(32, '0');
+  return hash;
 }
 
 /** 16 hex digits that make a name unique within its process (with the PID and start time beside them). */

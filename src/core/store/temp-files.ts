@@ -1,7 +1,7 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { fsError } from '../errors';
-import { nameHash, uniqueSuffix } from '../paths/name-hash';
+import { shortNameHash, uniqueSuffix } from '../paths/name-hash';
 import { currentProcess, pidLiveness, type Liveness, type ProcessIdentity } from './process-identity';
 
 /**
@@ -24,7 +24,7 @@ export type TempKind = 'part' | 'dir' | 'tmp' | 'lease';
 const NO_SPACE = '00000000';
 
 function hash8(text: string): string {
-  return nameHash(text).slice(0, 8);
+  return shortNameHash(text);
 }
 
 export function hostTag(host: string): string {
