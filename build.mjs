@@ -7,9 +7,10 @@ const watch = process.argv.includes('--watch');
 const entries = {
   extension: 'src/extension/extension.ts',
   server: 'src/server/server.ts',
-  // `qm`: a small entry answering --version and the which/env/exec fast path; the rest of the CLI
-  // is out/cli-main.js, loaded on demand.
+  // `qm`: a small entry answering --version; the which/env/exec fast path is out/cli-fast.js and
+  // the rest of the CLI out/cli-main.js, each loaded on demand (src/cli/entry.ts).
   cli: 'src/cli/entry.ts',
+  'cli-fast': 'src/cli/fast-path.ts',
   'cli-main': 'src/cli/main.ts',
   // undici (over half of each bundle) in its own file, loaded on the first download only: the
   // extension's activation and commands like `qm which` never parse it.

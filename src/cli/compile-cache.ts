@@ -1,19 +1,93 @@
+import { readFileSync, statSync } from 'node:fs';
 import * as nodeModule from 'node:module';
+import * as path from 'node:path';
+import { Script } from 'node:vm';
 import { defaultHome, HomeLayout } from '../core/home';
 
+// V8's compiled code for qm's own bundles, kept under QM_HOME so that a run skips most of parsing
+// and compiling them: on Node 22.1 and later through module.enableCompileCache; before it (Node 20
+// has none) for the fast path's bundle by hand, through vm.Script's cachedData. A cache only ever
+// saves time: whatever cannot be read, matched or written is compiled as if there were none.
+
+type EnableCompileCache = (dir?: string) => unknown;
+const enableNodeCache = (nodeModule as { enableCompileCache?: EnableCompileCache }).enableCompileCache;
+
 /**
- * On Node 22.1 and later, keeps V8's compiled code for the bundles loaded after this call (the
- * full CLI, undici) under QM_HOME, so later runs skip most of parsing and compiling them. Does
- * nothing on Node 20 (no module.enableCompileCache), when NODE_COMPILE_CACHE already chose a
- * place (Node enabled it before any code ran) or NODE_DISABLE_COMPILE_CACHE is set, or when
- * QM_HOME is unusable (the command itself reports that). A cache only ever saves time.
+ * Where the cache goes, or undefined for none: NODE_COMPILE_CACHE already chose a place (Node
+ * enabled it before any code ran), NODE_DISABLE_COMPILE_CACHE is set, or QM_HOME is unusable
+ * (the command itself reports that).
  */
-export function enableCompileCache(env: NodeJS.ProcessEnv): void {
-  const enable = (nodeModule as { enableCompileCache?: (dir?: string) => unknown }).enableCompileCache;
-  if (enable === undefined || env.NODE_COMPILE_CACHE || env.NODE_DISABLE_COMPILE_CACHE) return;
+function cacheDir(env: NodeJS.ProcessEnv): string | undefined {
+  if (env.NODE_COMPILE_CACHE || env.NODE_DISABLE_COMPILE_CACHE) return undefined;
   try {
-    enable(new HomeLayout(defaultHome(env)).compileCacheDir);
+    return new HomeLayout(defaultHome(env)).compileCacheDir;
+  } catch {
+    return undefined;
+  }
+}
+
+/** On Node 22.1 and later, caches the code of every bundle loaded after this call. */
+export function enableCompileCache(env: NodeJS.ProcessEnv): void {
+  const dir = enableNodeCache && cacheDir(env);
+  if (!dir) return;
+  try {
+    enableNodeCache(dir);
   } catch {
     // No cache this time.
   }
+}
+
+export interface LoadedBundle<T> {
+  exports: T;
+  /** Writes the code compiled so far (lazily compiled functions included) when the cache lacked it. */
+  keep(): Promise<void>;
+}
+
+/**
+ * Requires one of qm's own bundles (out/cli-fast.js) with its compiled code cached. Before Node
+ * 22.1 the bundle runs as Node's CommonJS loader would run it (same wrapper, a require of its
+ * own), compiled with the cached data when there is any. The cache file starts with a line that
+ * names the bundle's size, mtime and inode: a rebuilt or reinstalled bundle never gets another
+ * bundle's code (V8 itself rejects data of another V8 version or flags, or data it cannot check).
+ */
+export function loadBundle<T>(file: string, env: NodeJS.ProcessEnv): LoadedBundle<T> {
+  const dir = cacheDir(env);
+  if (enableNodeCache || dir === undefined) {
+    enableCompileCache(env);
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- a bundle beside this one, by path
+    return { exports: require(file) as T, keep: () => Promise.resolve() };
+  }
+  const source = readFileSync(file, 'utf8');
+  const stat = statSync(file);
+  const key = `${stat.size}:${stat.mtimeMs}:${stat.ino}`;
+  const cacheFile = path.join(dir, `${path.basename(file)}.${process.version}-${process.arch}.v8`);
+  let cachedData: Buffer | undefined;
+  try {
+    const stored = readFileSync(cacheFile);
+    const newline = stored.indexOf(10);
+    if (newline > 0 && stored.subarray(0, newline).toString() === key) cachedData = stored.subarray(newline + 1);
+  } catch {
+    // Not cached yet.
+  }
+  const script = new Script(nodeModule.wrap(source), { filename: file, ...(cachedData ? { cachedData } : {}) });
+  const wrapper = script.runInThisContext() as (exports: unknown, require: NodeJS.Require, module: { exports: unknown }, filename: string, dirname: string) => void;
+  const module = { exports: {} as unknown };
+  wrapper.call(module.exports, module.exports, nodeModule.createRequire(file), module, file, path.dirname(file));
+  const fresh = cachedData === undefined || script.cachedDataRejected === true;
+  return {
+    exports: module.exports as T,
+    keep: async () => {
+      if (!fresh) return;
+      try {
+        /* eslint-disable @typescript-eslint/no-require-imports -- only on the run that writes the cache */
+        const { mkdir } = require('node:fs/promises') as typeof import('node:fs/promises');
+        const { writeFileAtomic } = require('../core/store/atomic-write') as typeof import('../core/store/atomic-write');
+        /* eslint-enable @typescript-eslint/no-require-imports */
+        await mkdir(dir, { recursive: true });
+        await writeFileAtomic(cacheFile, Buffer.concat([Buffer.from(`${key}\n`), script.createCachedData()]), { durable: false, action: 'cache compiled code in' });
+      } catch {
+        // The next run compiles again.
+      }
+    },
+  };
 }

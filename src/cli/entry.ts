@@ -1,14 +1,16 @@
-// The `qm` program (out/cli.js): small on purpose. `--version` and the fast path of `qm which`,
-// `qm env` and `qm exec` (a terminal's launcher and shell hooks run these constantly) answer from
-// here; everything else loads the full CLI (out/cli-main.js, src/cli/main.ts) on demand.
+// The `qm` program (out/cli.js): small on purpose. `--version` answers from here; the fast path of
+// `qm which`, `qm env` and `qm exec` (a terminal's launcher and shell hooks run these constantly)
+// is out/cli-fast.js (src/cli/fast-path.ts); everything else loads the full CLI (out/cli-main.js,
+// src/cli/main.ts). Both are other bundles, required at run time.
 //
 // Start-up is the budget here (issue 12: within 1.25× of bare `node -e 0`), so this file imports
 // nothing but the version at its top: each module below is required where it is first needed, and
 // esbuild evaluates a required module (and the Node built-ins it imports) only then. `--version`
-// loads no built-in at all; the fast path loads what it reads with; only `qm exec` loads
-// child_process.
+// compiles 2 KB and loads no built-in at all; the fast path loads what it reads with; only
+// `qm exec` loads child_process.
 /* eslint-disable @typescript-eslint/no-require-imports -- run-time requires keep start-up lean (see above) */
 import { writeSync } from 'node:fs';
+import * as path from 'node:path';
 import { QM_VERSION } from '../core/version';
 
 async function start(argv: string[]): Promise<void> {
@@ -17,14 +19,16 @@ async function start(argv: string[]): Promise<void> {
     return;
   }
   const { interruptSignal } = require('./interrupt') as typeof import('./interrupt');
-  const { fastPath } = require('./fast-path') as typeof import('./fast-path');
+  const { enableCompileCache, loadBundle } = require('./compile-cache') as typeof import('./compile-cache');
   const signal = interruptSignal();
-  const code = await fastPath(argv, { out: writeTo(1, () => process.stdout), err: writeTo(2, () => process.stderr) }, process.env, process.cwd(), signal);
+  // out/cli-fast.js, with V8's code for it cached under QM_HOME (src/cli/compile-cache.ts).
+  const fast = loadBundle<typeof import('./fast-path')>(path.join(__dirname, 'cli-fast.js'), process.env);
+  const code = await fast.exports.fastPath(argv, { out: writeTo(1, () => process.stdout), err: writeTo(2, () => process.stderr) }, process.env, process.cwd(), signal);
+  await fast.keep();
   if (code !== undefined) {
     process.exitCode = code;
     return;
   }
-  const { enableCompileCache } = require('./compile-cache') as typeof import('./compile-cache');
   enableCompileCache(process.env);
   // Bundled, './main' is out/cli-main.js (build.mjs keeps it a run-time require).
   const { runCli } = require('./main') as typeof import('./main');

@@ -114,6 +114,18 @@ describe('qm which/env/exec fast path: the small entry answers from the recorded
     assert.match(env, /^set -gx PATH ".*22\.12\.0-linux-x64\/bin" \$PATH\n$/);
     assert.equal(await same(['env', '--shell=fish'], true), env);
     assert.equal((await same(['exec', '--', 'node', '--version'], true)).trim(), 'v22.12.0');
+    // Node 20 has no module.enableCompileCache: the fast path's bundle keeps its own V8 code cache,
+    // keyed by the bundle's stat; data V8 rejects is compiled afresh and written again.
+    if (typeof (await import('node:module')).enableCompileCache !== 'function') {
+      const cacheFile = path.join(home, 'qm', 'cache', 'v8-compile', `cli-fast.js.${process.version}-${process.arch}.v8`);
+      const stored = await fs.readFile(cacheFile);
+      const keyLine = stored.subarray(0, stored.indexOf(10) + 1);
+      assert.match(keyLine.toString(), /^\d+:[\d.]+:\d+\n$/);
+      await fs.writeFile(cacheFile, Buffer.concat([keyLine, Buffer.alloc(stored.length - keyLine.length, 0x5a)]));
+      assert.equal(await same(['which', 'node'], true), which, 'a corrupt cache costs only its time');
+      assert.notEqual((await fs.readFile(cacheFile)).at(-1), 0x5a, 'and is replaced');
+    }
+
     // The command runs under a lease on the tree, as from the full CLI (gc and uninstall leave it alone).
     const leases = path.join(home, 'qm', 'state', 'leases', 'node', '22.12.0-linux-x64');
     const leased = await qm(['exec', '--', 'sh', '-c', 'ls "$1"', 'sh', leases]);
