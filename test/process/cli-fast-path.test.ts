@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs/promises';
+import * as nodeModule from 'node:module';
 import * as path from 'node:path';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { MirrorServer } from '../fixtures/mirror-server';
@@ -116,7 +117,7 @@ describe('qm which/env/exec fast path: the small entry answers from the recorded
     assert.equal((await same(['exec', '--', 'node', '--version'], true)).trim(), 'v22.12.0');
     // Node 20 has no module.enableCompileCache: the fast path's bundle keeps its own V8 code cache,
     // keyed by the bundle's stat; data V8 rejects is compiled afresh and written again.
-    if (typeof (await import('node:module')).enableCompileCache !== 'function') {
+    if (typeof (nodeModule as { enableCompileCache?: unknown }).enableCompileCache !== 'function') {
       const cacheFile = path.join(home, 'qm', 'cache', 'v8-compile', `cli-fast.js.${process.version}-${process.arch}.v8`);
       const stored = await fs.readFile(cacheFile);
       const keyLine = stored.subarray(0, stored.indexOf(10) + 1);
