@@ -3,6 +3,8 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { HomeLayout } from '../../src/core/home';
+import { toolchainLockKey } from '../../src/core/store/lock-keys';
+import { LockManager } from '../../src/core/store/locks';
 import { MirrorServer } from '../fixtures/mirror-server';
 import { DEFAULT_RELEASES, publishNodeDist, type PublishedArtifact } from '../fixtures/node-dist';
 import { Child, QM_CLI } from '../helpers/child';
@@ -112,6 +114,26 @@ describe('qm install <tool>@<x.y.z>: the small entry answers, or takes the lock 
     assert.equal(result.code, 2);
     assert.match(result.stderr, /ENOVERSION/);
     assert.equal(result.full, true);
+    await assertNoLocksLeft();
+  });
+
+  it('the lock it took goes before the job is sent to a coordinator serving the home, which would wait for it', { timeout: 60_000 }, async () => {
+    server.fault(gz().path, { kind: 'throttle', bytesPerSecond: 128 * 1024, times: 1 });
+    const coordinator = new Child([QM_CLI, 'coordinator', '--json'], { cwd: project, env: { QM_HOME: qmHome(), QM_MIRROR_NODE: `${server.url}/dist`, QM_PLATFORM: 'linux-x64' } });
+    children.push(coordinator);
+    const role = await coordinator.waitFor((m) => m.role === 'leader');
+    const loaded = path.join(home, 'loaded-coordinated.json');
+    const cli = new Child(['--require', hook, QM_CLI, 'install', 'node@22.12.0'], {
+      cwd: project,
+      env: { QM_HOME: qmHome(), QM_MIRROR_NODE: `${server.url}/dist`, QM_PLATFORM: 'linux-x64', QM_COORDINATOR: String(role.endpoint), QM_TEST_LOADED: loaded },
+    });
+    children.push(cli);
+    await cli.waitFor<{ text?: string }>((m) => m.text?.includes('downloading') === true);
+    const owner = await new LockManager(new HomeLayout(qmHome()).locksDir).owner(toolchainLockKey({ tool: 'node', version: '22.12.0', platform: 'linux-x64' }));
+    assert.equal(owner?.pid, coordinator.pid, 'the coordinator holds the toolchain lock and does the job');
+    const { code } = await cli.exited;
+    assert.equal(code, 0, cli.stderr.join('\n'));
+    assert.equal(cli.stdout.join('\n'), `node 22.12.0: installed in ${dir()}`);
     await assertNoLocksLeft();
   });
 });
