@@ -52,9 +52,9 @@ describe('qm install <tool>@<x.y.z>: the small entry answers, or takes the lock 
   const gz = (): PublishedArtifact => artifacts.find((a) => a.version === 'v22.12.0' && a.ext === 'tar.gz')!;
 
   let runs = 0;
-  function qm(args: string[]): { child: Child; finished: Promise<Finished> } {
+  function qm(args: string[], extra: NodeJS.ProcessEnv = {}): { child: Child; finished: Promise<Finished> } {
     const loaded = path.join(home, `loaded-${++runs}.json`);
-    const env = { QM_HOME: qmHome(), QM_MIRROR_NODE: `${server.url}/dist`, QM_PLATFORM: 'linux-x64', QM_COORDINATOR: 'off', QM_TEST_LOADED: loaded };
+    const env = { QM_HOME: qmHome(), QM_MIRROR_NODE: `${server.url}/dist`, QM_PLATFORM: 'linux-x64', QM_COORDINATOR: 'off', QM_TEST_LOADED: loaded, ...extra };
     const child = new Child(['--require', hook, QM_CLI, ...args], { cwd: project, env });
     children.push(child);
     const finished = child.exited.then(async ({ code }) => {
@@ -69,11 +69,13 @@ describe('qm install <tool>@<x.y.z>: the small entry answers, or takes the lock 
   }
 
   it('processes started while one installs sleep on its lock and answer from the tree it publishes, without the full CLI', async () => {
-    // A slow link keeps the first process installing while the others start.
-    server.fault(gz().path, { kind: 'throttle', bytesPerSecond: 128 * 1024, times: 1 });
-    const first = qm(['install', 'node@22.12.0']);
+    // A slow link keeps the first process installing while the others start, longer than the
+    // stale time: the lock the entry took keeps beating in the full CLI, or the waiters take it over.
+    server.fault(gz().path, { kind: 'throttle', bytesPerSecond: 64 * 1024, times: 1 });
+    const stale = { QM_LOCK_STALE_MS: '2000' };
+    const first = qm(['install', 'node@22.12.0'], stale);
     await first.child.waitFor<{ text?: string }>((m) => m.text?.includes('downloading') === true);
-    const waiters = Array.from({ length: 3 }, () => qm(['install', 'node@22.12.0']));
+    const waiters = Array.from({ length: 3 }, () => qm(['install', 'node@22.12.0'], stale));
     for (const waiter of waiters) await waiter.child.waitFor<{ text?: string }>((m) => m.text?.includes(`waiting for pid ${first.child.pid}`) === true);
 
     const installed = await first.finished;
