@@ -108,6 +108,8 @@ async function eightRow(world: World, root: string): Promise<void> {
   console.log(`\n8 concurrent installs of node ${VERSION} into one fresh home (tmpfs), ${SLOW_ROUNDS} rounds, load ${load()}:`);
   const { mirrors } = world.mirror.ready;
   const walls: Record<'qm' | 'mise', number[]> = { qm: [], mise: [] };
+  /** CPU (user + sys) of all 8 processes together: what the waiters cost the one doing the work on 2 cores. */
+  const cpus: Record<'qm' | 'mise', number[]> = { qm: [], mise: [] };
   for (let round = 0; round < SLOW_ROUNDS; round++) {
     for (const who of round % 2 === 0 ? (['qm', 'mise'] as const) : (['mise', 'qm'] as const)) {
       const base = path.join(root, `eight-${who}-${round}`);
@@ -117,17 +119,19 @@ async function eightRow(world: World, root: string): Promise<void> {
         Array.from({ length: 8 }, (_, i) => (who === 'qm' ? qmInstall(world, base, mirrors.both, { verify: false }) : miseInstall(world, base, mirrors.both, { verify: false, cwd: `${i}` }))),
       );
       walls[who].push(Number(process.hrtime.bigint() - start) / 1e6);
+      cpus[who].push(results.reduce((sum, r) => sum + r.userMs + r.sysMs, 0));
+      const perProcess = results.map((r) => (r.userMs + r.sysMs).toFixed(0)).join(' ');
       const gets = countGets(await world.mirror.stats());
       const dir = who === 'qm' ? qmDir(base) : miseInstallDir(base, VERSION);
       if (who === 'qm' && !results.every((r) => r.stdout.includes(dir))) throw new Error(`not every qm process reports ${dir}: ${results.map((r) => r.stdout.trim()).join(' / ')}`);
       await verifyTree(world, dir, who === 'qm' ? [RECEIPT] : MISE_WRAPPED);
-      console.log(`  round ${round + 1} ${who.padEnd(4)} ${ms(walls[who].at(-1)!)}, archive GETs ${gets}, all 8 exited 0, tree matches the manifest`);
+      console.log(`  round ${round + 1} ${who.padEnd(4)} ${ms(walls[who].at(-1)!)}, CPU ${ms(cpus[who].at(-1)!)} (${perProcess}), archive GETs ${gets}, all 8 exited 0, tree matches the manifest, load ${load()}`);
       await fs.rm(base, { recursive: true, force: true });
     }
   }
   const qm = median(walls.qm);
   const mise = median(walls.mise);
-  console.log(`  median: qm ${ms(qm)}, mise ${ms(mise)}: ${(qm / mise).toFixed(2)}×`);
+  console.log(`  median: qm ${ms(qm)}, mise ${ms(mise)}: ${(qm / mise).toFixed(2)}×; CPU of the 8: qm ${ms(median(cpus.qm))}, mise ${ms(median(cpus.mise))}: ${(median(cpus.qm) / median(cpus.mise)).toFixed(2)}×`);
   summary.push({ label: '8 processes, same version, one fresh home', qm: ms(qm), peer: `mise ${ms(mise)}`, ratio: qm / mise, goal: 1 });
 }
 

@@ -5,6 +5,7 @@ import { currentPlatform, type Platform } from '../core/platform';
 import { createCore, type CoreServices } from '../core/services';
 import { recordManifestUse } from '../core/state/usage';
 import type { Logger } from '../core/log';
+import type { HeldLock } from '../core/store/locks';
 
 export interface CliStreams {
   out: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
@@ -22,12 +23,17 @@ export class CliContext {
     readonly cwd: string,
     readonly flags: { json: boolean; verbose: boolean; offline: boolean },
     readonly signal: AbortSignal,
+    /** Locks taken before the core existed (the small entry's install gate): the core's lock manager adopts them. */
+    private readonly claims: readonly HeldLock[] = [],
   ) {
     this.platform = currentPlatform(env);
   }
 
   get core(): CoreServices {
-    this.services ??= createCore({ env: this.env, offline: this.flags.offline, logger: this.logger });
+    if (this.services === undefined) {
+      this.services = createCore({ env: this.env, offline: this.flags.offline, logger: this.logger });
+      for (const lock of this.claims) this.services.locks.adopt(lock);
+    }
     return this.services;
   }
 
@@ -63,6 +69,7 @@ export class CliContext {
   }
 
   async close(): Promise<void> {
+    await this.services?.locks.releaseAdopted();
     await this.services?.close();
   }
 }

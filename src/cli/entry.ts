@@ -29,10 +29,20 @@ async function start(argv: string[]): Promise<void> {
     process.exitCode = code;
     return;
   }
+  const gate = await fast.exports.installGate(argv, { out: process.stdout, err: process.stderr }, process.env, signal);
+  if (gate !== undefined && 'code' in gate) {
+    process.exitCode = gate.code;
+    return;
+  }
+  const claim = gate?.claim;
   enableCompileCache(process.env);
-  // Bundled, './main' is out/cli-main.js (build.mjs keeps it a run-time require).
-  const { runCli } = require('./main') as typeof import('./main');
-  await runCli(argv, signal);
+  try {
+    // Bundled, './main' is out/cli-main.js (build.mjs keeps it a run-time require).
+    const { runCli } = require('./main') as typeof import('./main');
+    await runCli(argv, signal, claim ? [claim] : []);
+  } finally {
+    await claim?.release();
+  }
 }
 
 /**

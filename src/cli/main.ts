@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { QmError, isQmError } from '../core/errors';
+import type { HeldLock } from '../core/store/locks';
 import { QM_VERSION } from '../core/version';
 import type { Command, ParsedArgs } from './command';
 import { envCommand } from './commands/env';
@@ -71,6 +72,8 @@ export async function main(
   streams: CliStreams = { out: process.stdout, err: process.stderr },
   env: NodeJS.ProcessEnv = process.env,
   signal: AbortSignal = new AbortController().signal,
+  /** Locks the small entry took for this run (install-gate.ts), handed to the core's lock manager. */
+  claims: HeldLock[] = [],
 ): Promise<number> {
   const { own, rest } = splitRest(argv);
   const verbose = own.includes('--verbose') || own.includes('-v');
@@ -98,7 +101,7 @@ export async function main(
       return EXIT_OK;
     }
     if (rest.length > 0 && command !== execCommand) throw new QmError('EUSAGE', `qm ${command.name} takes no arguments after "--"`);
-    context = new CliContext(streams, env, process.cwd(), { json: values.json === true, verbose, offline: values.offline === true }, signal);
+    context = new CliContext(streams, env, process.cwd(), { json: values.json === true, verbose, offline: values.offline === true }, signal, claims);
     const args: ParsedArgs = { values, positionals: positionals.slice(1), rest };
     return await command.run(context, args);
   } catch (error) {
@@ -122,8 +125,8 @@ function toQmError(error: unknown): QmError {
 }
 
 /** Runs `qm` with this process's arguments and streams, and sets its exit code. */
-export function runCli(argv: string[] = process.argv.slice(2), signal: AbortSignal = interruptSignal()): Promise<void> {
-  return main(argv, undefined, undefined, signal).then((code) => {
+export function runCli(argv: string[] = process.argv.slice(2), signal: AbortSignal = interruptSignal(), claims: HeldLock[] = []): Promise<void> {
+  return main(argv, undefined, undefined, signal, claims).then((code) => {
     process.exitCode = code;
   });
 }

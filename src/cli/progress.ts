@@ -55,7 +55,7 @@ export function createProgressView(stream: NodeJS.WritableStream & { columns?: n
   return new PlainView(stream);
 }
 
-function waitingText(owner: ProgressRow['waitingFor']): string {
+export function waitingText(owner: ProgressRow['waitingFor']): string {
   return owner ? `waiting for pid ${owner.pid} on ${owner.host} (${owner.purpose}${owner.since ? `, since ${owner.since}` : ''})` : 'waiting for another process';
 }
 

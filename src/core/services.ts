@@ -5,7 +5,7 @@ import { defaultHome, HomeLayout } from './home';
 import { Installer } from './install/installer';
 import { LeaseManager } from './install/leases';
 import { silentLogger, type Logger } from './log';
-import { LockManager } from './store/locks';
+import { lockStaleMsFromEnv, LockManager } from './store/locks';
 import type { ProcessIdentity } from './store/process-identity';
 import { IndexCache } from './providers/index-cache';
 import { FirstDownloads } from './providers/first-download';
@@ -80,7 +80,7 @@ export function createCore(options: CoreOptions = {}): CoreServices {
     allowHttpHosts: options.allowHttpHosts?.length ? options.allowHttpHosts : httpHostsFromEnv(env),
     ...(options.caCertificates || env.QM_CA_CERTS ? { caCertificates: options.caCertificates || env.QM_CA_CERTS } : {}),
   });
-  const staleMs = options.lockStaleMs ?? positiveNumber(env.QM_LOCK_STALE_MS);
+  const staleMs = options.lockStaleMs ?? lockStaleMsFromEnv(env);
   const locks = new LockManager(layout.locksDir, {
     logger,
     ...(staleMs !== undefined ? { staleMs } : {}),
@@ -107,9 +107,4 @@ export function createCore(options: CoreOptions = {}): CoreServices {
   const installer = new Installer(manager, locks, signatures);
   const leases = new LeaseManager(layout, options.identity ? { identity: options.identity } : {});
   return { layout, downloader, locks, manager, indexes, providers, signatures, installer, leases, close: () => downloader.close() };
-}
-
-function positiveNumber(text: string | undefined): number | undefined {
-  const value = Number(text);
-  return text !== undefined && text.trim() !== '' && Number.isFinite(value) && value > 0 ? value : undefined;
 }

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { watch } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
@@ -173,6 +174,76 @@ describe('LockManager', () => {
     assert.equal(first.compromised, true);
     assert.equal((await waiter.owner('blob-a'))?.purpose, 'waiter', 'the old holder\'s release did not unlock the new holder');
     await second.release();
+    assert.deepEqual(await fs.readdir(dir), []);
+  });
+
+  it('a release wakes a waiter at once: it does not sleep out its poll interval', { timeout: 30_000 }, async () => {
+    const dir = path.join(home, 'locks');
+    const held = await new LockManager(dir).tryAcquire('blob-a', 'first');
+    assert.ok(held);
+    // Ten minutes between looks: only the change the release makes in the locks directory can
+    // end this wait before the test's timeout.
+    const waiter = new LockManager(dir, { minPollMs: 600_000, maxPollMs: 600_000, staleMs: 3_600_000 });
+    let waited = false;
+    const result = await waiter.acquire('blob-a', {
+      purpose: 'second',
+      onWait: () => {
+        waited = true;
+        void held.release();
+      },
+    });
+    assert.ok(waited, 'it waited for the holder');
+    assert.ok(result.lock);
+    await result.lock.release();
+  });
+
+  it('a waiter looks at a live holder\'s lock without staging a directory of its own each time', async () => {
+    const dir = path.join(home, 'locks');
+    const held = await new LockManager(dir).tryAcquire('blob-a', 'first');
+    assert.ok(held);
+    // Every name that appears in the locks directory while the waiter polls 10 times.
+    const names = new Set<string>();
+    const watcher = watch(dir, (_event, name) => name !== null && names.add(name));
+    const waiter = new LockManager(dir, { minPollMs: 1, maxPollMs: 1 });
+    let checks = 0;
+    try {
+      const result = await waiter.acquire('blob-a', {
+        purpose: 'second',
+        check: async () => {
+          if (++checks === 10) await held.release();
+          return undefined;
+        },
+      });
+      assert.ok(result.lock);
+      await result.lock.release();
+    } finally {
+      watcher.close();
+    }
+    const staged = [...names].filter((name) => name.endsWith('.dir'));
+    assert.ok(checks >= 10);
+    assert.ok(staged.length <= 2, `one staging directory to find the lock held, one to take it: ${staged.join(', ')}`);
+  });
+
+  it('an adopted lock goes to the first acquire of its key, checked again; the others are released', async () => {
+    const dir = path.join(home, 'locks');
+    // Taken by another manager in this process (the CLI's small entry), then handed over.
+    const early = new LockManager(dir);
+    const a = await early.tryAcquire('toolchain-a', 'install a');
+    const b = await early.tryAcquire('toolchain-b', 'install b');
+    const c = await early.tryAcquire('toolchain-c', 'install c');
+    assert.ok(a && b && c);
+    const locks = new LockManager(dir, { minPollMs: 600_000, maxPollMs: 600_000, staleMs: 3_600_000 });
+    for (const lock of [a, b, c]) locks.adopt(lock);
+    const taken = await locks.acquire('toolchain-a', { purpose: 'install a', onWait: () => assert.fail('it waited for itself') });
+    assert.equal(taken.lock, a, 'the adopted lock itself');
+    const done = await locks.acquire('toolchain-b', { purpose: 'install b', check: () => Promise.resolve('installed') });
+    assert.equal(done.done, 'installed');
+    assert.equal(await locks.owner('toolchain-b'), undefined, 'the re-check found the work done and released it');
+    await locks.releaseAdopted(new Set(['toolchain-c']));
+    assert.equal((await locks.owner('toolchain-c'))?.purpose, 'install c', 'kept');
+    await locks.releaseAdopted();
+    assert.equal(await locks.owner('toolchain-c'), undefined);
+    await a.release();
     assert.deepEqual(await fs.readdir(dir), []);
   });
 });

@@ -1,7 +1,9 @@
 import { installPlan, type PlanResult } from '../../core/install/install-plan';
+import { toolchainLockKey } from '../../core/store/lock-keys';
 import type { Command } from '../command';
 import type { CliContext } from '../context';
 import { connectCoordinator, installThroughCoordinator } from '../coordinated';
+import { installedLine } from '../format';
 import { createProgressView, rowFromPlanEvent, type ProgressView } from '../progress';
 import { planRun, updateLock, type PlannedRun } from '../planning';
 
@@ -13,6 +15,8 @@ function progressMode(context: CliContext): 'tty' | 'plain' | 'json' {
 /** Toolchains through the coordinator when one serves this QM_HOME, the rest (and any fallback) here. */
 async function install(context: CliContext, run: PlannedRun, view: ProgressView, label: string): Promise<PlanResult & { coordinated: boolean }> {
   const client = run.plan.tools.length > 0 ? await connectCoordinator(context) : undefined;
+  // A toolchain lock the small entry took (install-gate.ts) would keep the coordinator waiting for us.
+  if (client) await context.core.locks.releaseAdopted();
   const viaCoordinator = client ? await installThroughCoordinator(context, client, run.plan.tools, view, label) : undefined;
   const local = viaCoordinator ? { ...run.plan, tools: [] } : run.plan;
   const result = await installPlan(local, context.core, { signal: context.signal, onEvent: (event) => view.update(rowFromPlanEvent(event)) });
@@ -27,6 +31,8 @@ export const installCommand: Command = {
   async run(context, args) {
     const locked = args.values.locked === true;
     const run = await planRun(context, args.positionals, { locked });
+    // The small entry's lock was for the version as written: one the index resolved otherwise is not ours to hold.
+    await context.core.locks.releaseAdopted(new Set(run.plan.tools.map(({ toolchain }) => toolchainLockKey(toolchain))));
     const view = createProgressView(context.streams.err, progressMode(context));
     let result;
     try {
@@ -45,9 +51,7 @@ export const installCommand: Command = {
       });
       return 0;
     }
-    for (const tool of result.tools) {
-      context.write(`${tool.tool} ${tool.version}: ${tool.installed ? 'installed' : 'already installed'} in ${tool.dir}\n`);
-    }
+    for (const tool of result.tools) context.write(installedLine(tool));
     for (const artifact of result.artifacts) {
       context.write(`artifact ${artifact.name}: ${artifact.dest ? `${artifact.written ? 'written to' : 'up to date at'} ${artifact.dest}` : `cached at ${artifact.blob}`}\n`);
     }

@@ -1,4 +1,5 @@
 import type { Platform } from '../platform';
+import { bunPlatform } from './platform-names';
 import { selectVersion, type VersionSpec } from '../resolve/version-spec';
 import type { SignatureVerifier } from '../signatures/verifier';
 import { releasesFromTags } from './deno';
@@ -13,11 +14,6 @@ interface BunRelease extends ToolRelease {
   assets: GitHubAsset[];
 }
 
-function bunTarget(platform: Platform): string {
-  const os = platform.os === 'win32' ? 'windows' : platform.os;
-  return `bun-${os}-${platform.arch === 'x64' ? 'x64' : 'aarch64'}`;
-}
-
 /**
  * Bun from its GitHub releases (tags "bun-v1.1.38"): `bun-<os>-<arch>.zip` holding
  * `bun-<os>-<arch>/bun`, checked against the release's SHASUMS256.txt, itself checked against
@@ -30,7 +26,7 @@ export class BunProvider implements ToolProvider {
   constructor(private readonly indexes: IndexCache, private readonly signatures?: SignatureVerifier) {}
 
   layout(platform: Platform): ToolLayout {
-    return { platform: bunTarget(platform), stripComponents: 1, binDirs: ['.'], executables: ['bun'] };
+    return { platform: bunPlatform(platform), stripComponents: 1, binDirs: ['.'], executables: ['bun'] };
   }
 
   async releases(request: ProviderRequest = {}): Promise<BunRelease[]> {
@@ -38,7 +34,7 @@ export class BunProvider implements ToolProvider {
   }
 
   async resolve(spec: VersionSpec, platform: Platform, request: ProviderRequest = {}): Promise<ResolvedToolchain> {
-    const target = bunTarget(platform);
+    const target = bunPlatform(platform);
     const name = `${target}.zip`;
     const releases = await this.releases(request);
     const release = selectVersion(spec, releases.filter((r) => r.assets.some((a) => a.name === name)));

@@ -1,5 +1,6 @@
 import semver from 'semver';
 import type { Platform } from '../platform';
+import { targetTriple } from './platform-names';
 import { selectVersion, type VersionSpec } from '../resolve/version-spec';
 import { checksumOf, fetchGitHubReleases, noVersion, parseChecksums, versionOfTag, type GitHubAsset, type GitHubRelease } from './github-releases';
 import type { IndexCache } from './index-cache';
@@ -10,13 +11,6 @@ export const DENO_REPO = 'denoland/deno';
 
 interface DenoRelease extends ToolRelease {
   assets: GitHubAsset[];
-}
-
-function denoTriple(platform: Platform): string {
-  const arch = platform.arch === 'x64' ? 'x86_64' : 'aarch64';
-  if (platform.os === 'linux') return `${arch}-unknown-linux-gnu`;
-  if (platform.os === 'darwin') return `${arch}-apple-darwin`;
-  return `${arch}-pc-windows-msvc`;
 }
 
 /**
@@ -30,7 +24,7 @@ export class DenoProvider implements ToolProvider {
   constructor(private readonly indexes: IndexCache) {}
 
   layout(platform: Platform): ToolLayout {
-    return { platform: denoTriple(platform), stripComponents: 0, binDirs: ['.'], executables: ['deno'] };
+    return { platform: targetTriple(platform), stripComponents: 0, binDirs: ['.'], executables: ['deno'] };
   }
 
   async releases(request: ProviderRequest = {}): Promise<DenoRelease[]> {
@@ -38,7 +32,7 @@ export class DenoProvider implements ToolProvider {
   }
 
   async resolve(spec: VersionSpec, platform: Platform, request: ProviderRequest = {}): Promise<ResolvedToolchain> {
-    const name = `deno-${denoTriple(platform)}.zip`;
+    const name = `deno-${targetTriple(platform)}.zip`;
     const releases = await this.releases(request);
     const release = selectVersion(spec, releases.filter((r) => r.assets.some((a) => a.name === name)));
     const asset = release?.assets.find((a) => a.name === name);

@@ -1,5 +1,6 @@
 import { QmError } from '../errors';
 import type { Platform } from '../platform';
+import { goPlatform } from './platform-names';
 import { normalizeVersion, selectVersion, type VersionSpec } from '../resolve/version-spec';
 import type { IndexCache } from './index-cache';
 import { indexError, isRecord, parseJsonIndex } from './index-parsing';
@@ -59,10 +60,6 @@ export class GoProvider implements ToolProvider {
       archive: file.filename.endsWith('.zip') ? 'zip' : 'tar.gz',
     };
   }
-}
-
-function goPlatform(platform: Platform): { os: string; arch: string } {
-  return { os: platform.os === 'win32' ? 'windows' : platform.os, arch: platform.arch === 'x64' ? 'amd64' : 'arm64' };
 }
 
 export function parseGoIndex(body: string, url: string): GoRelease[] {

@@ -1,6 +1,7 @@
 import semver from 'semver';
 import { archiveKindOf } from '../archive';
 import type { Platform } from '../platform';
+import { adoptiumPlatform } from './platform-names';
 import { selectVersion, type VersionSpec } from '../resolve/version-spec';
 import { noVersion } from './github-releases';
 import type { IndexCache } from './index-cache';
@@ -28,10 +29,6 @@ interface AvailableReleases {
   all: number[];
   mostRecentLts: number;
   mostRecentFeature: number;
-}
-
-function adoptiumPlatform(platform: Platform): { os: string; architecture: string } {
-  return { os: platform.os === 'win32' ? 'windows' : platform.os === 'darwin' ? 'mac' : 'linux', architecture: platform.arch === 'x64' ? 'x64' : 'aarch64' };
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { ArchiveKind } from '../archive';
 import { QmError } from '../errors';
 import type { Platform } from '../platform';
+import { nodePlatform } from './platform-names';
 import { normalizeVersion, selectVersion, type VersionSpec } from '../resolve/version-spec';
 import type { SignatureVerifier } from '../signatures/verifier';
 import type { IndexCache } from './index-cache';
@@ -17,9 +18,10 @@ interface NodeRelease extends ToolRelease {
 /** index.json's file key, the archive's platform part and its kinds (preferred first), per platform. */
 function nodeTarget(platform: Platform, preferred: 'tar.gz' | 'tar.xz'): { key: string; name: string; archives: ArchiveKind[] } {
   const tarballs: ArchiveKind[] = preferred === 'tar.gz' ? ['tar.gz', 'tar.xz'] : ['tar.xz', 'tar.gz'];
-  if (platform.os === 'win32') return { key: `win-${platform.arch}-zip`, name: `win-${platform.arch}`, archives: ['zip'] };
-  if (platform.os === 'darwin') return { key: `osx-${platform.arch}-tar`, name: `darwin-${platform.arch}`, archives: tarballs };
-  return { key: `linux-${platform.arch}`, name: `linux-${platform.arch}`, archives: tarballs };
+  const name = nodePlatform(platform);
+  if (platform.os === 'win32') return { key: `win-${platform.arch}-zip`, name, archives: ['zip'] };
+  if (platform.os === 'darwin') return { key: `osx-${platform.arch}-tar`, name, archives: tarballs };
+  return { key: `linux-${platform.arch}`, name, archives: tarballs };
 }
 
 /** Node.js from nodejs.org/dist (or a mirror of it): index.json and per-release SHASUMS256.txt. */

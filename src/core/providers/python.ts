@@ -1,6 +1,7 @@
 import semver from 'semver';
 import { QmError } from '../errors';
 import type { Platform } from '../platform';
+import { targetTriple } from './platform-names';
 import { selectVersion, type VersionSpec } from '../resolve/version-spec';
 import { noVersion, parseChecksums } from './github-releases';
 import type { IndexCache } from './index-cache';
@@ -21,13 +22,6 @@ interface PythonRelease extends ToolRelease {
 
 const ASSET = /^cpython-(\d+\.\d+\.\d+)((?:a|b|rc)\d+)?\+(\d+)-([a-z0-9_]+-[a-z0-9_]+-[a-z0-9_]+(?:-[a-z0-9_]+)?)-install_only\.tar\.gz$/;
 
-function pythonTriple(platform: Platform): string {
-  const arch = platform.arch === 'x64' ? 'x86_64' : 'aarch64';
-  if (platform.os === 'linux') return `${arch}-unknown-linux-gnu`;
-  if (platform.os === 'darwin') return `${arch}-apple-darwin`;
-  return `${arch}-pc-windows-msvc`;
-}
-
 /**
  * CPython from python-build-standalone (the builds uv and mise install): the newest release tag
  * from latest-release.json, then that release's SHA256SUMS, which names every
@@ -42,7 +36,7 @@ export class PythonProvider implements ToolProvider {
   layout(platform: Platform): ToolLayout {
     const windows = platform.os === 'win32';
     return {
-      platform: pythonTriple(platform),
+      platform: targetTriple(platform),
       stripComponents: 1,
       binDirs: windows ? ['.', 'Scripts'] : ['bin'],
       executables: windows ? ['python', 'pip'] : ['python3', 'python', 'pip3', 'pip'],
@@ -55,7 +49,7 @@ export class PythonProvider implements ToolProvider {
   }
 
   async resolve(spec: VersionSpec, platform: Platform, request: ProviderRequest = {}): Promise<ResolvedToolchain> {
-    const triple = pythonTriple(platform);
+    const triple = targetTriple(platform);
     const pinnedTag = spec.kind === 'exact' ? /\+(\d{8})$/.exec(spec.raw)?.[1] : undefined;
     const releases = pinnedTag ? await this.releasesOf(pinnedTag, request) : await this.releases(request);
     const release = selectVersion(spec, releases.filter((r) => triple in r.builds));

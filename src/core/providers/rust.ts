@@ -3,6 +3,7 @@ import semver from 'semver';
 import { QmError, isQmError } from '../errors';
 import { parseTomlStrict, tomlValueOf } from '../manifest/toml-parser';
 import type { Platform } from '../platform';
+import { targetTriple } from './platform-names';
 import { selectVersion, type VersionSpec } from '../resolve/version-spec';
 import { noVersion } from './github-releases';
 import type { IndexCache } from './index-cache';
@@ -37,13 +38,6 @@ export interface RustChannel {
   renames: Record<string, string>;
 }
 
-function rustTriple(platform: Platform): string {
-  const arch = platform.arch === 'x64' ? 'x86_64' : 'aarch64';
-  if (platform.os === 'linux') return `${arch}-unknown-linux-gnu`;
-  if (platform.os === 'darwin') return `${arch}-apple-darwin`;
-  return `${arch}-pc-windows-msvc`;
-}
-
 /**
  * Rust from the rustup dist server: `dist/channel-rust-<channel>.toml` (manifest v2) names each
  * component's archive and hash per target; rustc, cargo and rust-std-<target> (plus rustfmt and
@@ -56,7 +50,7 @@ export class RustProvider implements ToolProvider {
   constructor(private readonly indexes: IndexCache, readonly baseUrl: string = RUST_DIST) {}
 
   layout(platform: Platform): ToolLayout {
-    return { platform: rustTriple(platform), stripComponents: 2, binDirs: ['bin'], executables: ['rustc', 'cargo', 'rustdoc', 'rustfmt', 'cargo-clippy'] };
+    return { platform: targetTriple(platform), stripComponents: 2, binDirs: ['bin'], executables: ['rustc', 'cargo', 'rustdoc', 'rustfmt', 'cargo-clippy'] };
   }
 
   /** The current stable release: the dist server keeps no list of every release. */
@@ -93,7 +87,7 @@ export class RustProvider implements ToolProvider {
   }
 
   private toolchain(channel: RustChannel, manifestUrl: string, platform: Platform): ResolvedToolchain {
-    const triple = rustTriple(platform);
+    const triple = targetTriple(platform);
     const targetOf = (component: string): ChannelTarget | undefined => {
       const pkg = channel.packages[component] ?? channel.packages[channel.renames[component] ?? ''];
       return pkg?.[triple] ?? pkg?.['*'];

@@ -2,6 +2,7 @@ import semver from 'semver';
 import { archiveKindOf } from '../archive';
 import { QmError } from '../errors';
 import type { Platform } from '../platform';
+import { zigPlatform } from './platform-names';
 import { normalizeVersion, selectVersion, type VersionSpec } from '../resolve/version-spec';
 import type { SignatureVerifier } from '../signatures/verifier';
 import type { IndexCache } from './index-cache';
@@ -37,8 +38,7 @@ export class ZigProvider implements ToolProvider {
   }
 
   layout(platform: Platform): ToolLayout {
-    const os = platform.os === 'win32' ? 'windows' : platform.os === 'darwin' ? 'macos' : 'linux';
-    return { platform: `${platform.arch === 'x64' ? 'x86_64' : 'aarch64'}-${os}`, stripComponents: 1, binDirs: ['.'], executables: ['zig'] };
+    return { platform: zigPlatform(platform), stripComponents: 1, binDirs: ['.'], executables: ['zig'] };
   }
 
   releases(request: ProviderRequest = {}): Promise<ZigRelease[]> {

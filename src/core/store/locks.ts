@@ -17,6 +17,15 @@ export interface LockOptions {
   staleMs?: number;
   /** How often a holder beats. Default 1 s; at most a third of `staleMs`. */
   updateMs?: number;
+  /**
+   * How long a waiter sleeps between looks at a held lock: from `minPollMs` (default 25 ms),
+   * doubling up to `maxPollMs` (default 500 ms), never past a quarter of `staleMs`. A release
+   * wakes waiters at once where the file system reports changes (fs.watch on the locks
+   * directory); the poll is the fallback where it does not, and how often a waiter looks at the
+   * holder's heartbeat.
+   */
+  minPollMs?: number;
+  maxPollMs?: number;
   /** A monotonic clock in milliseconds, for judging staleness; default performance.now. */
   clock?: () => number;
   /** Who this process is, for owner records and liveness checks; default the real process. */
@@ -100,6 +109,7 @@ class ChangeSignal {
   }
 }
 
+const MIN_POLL_MS = 25;
 const MAX_POLL_MS = 500;
 /** Attempts in one go when the lock changes hands under us (freed, or released but not cleared). */
 const ATTEMPTS_PER_TRY = 4;
@@ -169,12 +179,16 @@ class OwnLock implements HeldLock {
 export class LockManager {
   private readonly staleMs: number;
   private readonly updateMs: number;
+  private readonly minPollMs: number;
+  private readonly maxPollMs: number;
   private readonly clock: () => number;
   /** Who this manager's locks say holds them, and whose view liveness is judged from. */
   readonly identity: ProcessIdentity;
   private readonly logger: Logger;
   /** The heartbeat last seen per key, and when it was first seen (our clock). */
   private readonly observed = new Map<string, { token: string; since: number }>();
+  /** Locks this process took before this manager existed, each waiting for the first acquire of its key. */
+  private readonly adopted = new Map<string, HeldLock>();
 
   constructor(
     private readonly dir: string,
@@ -182,13 +196,40 @@ export class LockManager {
   ) {
     this.staleMs = Math.max(options.staleMs ?? 10_000, 30);
     this.updateMs = Math.max(Math.min(options.updateMs ?? 1_000, this.staleMs / 3), 10);
+    this.minPollMs = Math.max(options.minPollMs ?? MIN_POLL_MS, 1);
+    this.maxPollMs = Math.max(options.maxPollMs ?? MAX_POLL_MS, this.minPollMs);
     this.clock = options.clock ?? (() => performance.now());
     this.identity = options.identity ?? currentProcess();
     this.logger = options.logger ?? silentLogger;
   }
 
+  /**
+   * Hands this manager a lock the process already holds (the CLI's small entry takes a
+   * toolchain's lock before the rest of the CLI loads): the first `acquire` of its key gets it,
+   * checked again like any lock just taken, instead of waiting for itself.
+   */
+  adopt(lock: HeldLock): void {
+    this.adopted.set(lock.key, lock);
+  }
+
+  /** Releases the adopted locks no `acquire` has taken, except those of `keep`. */
+  async releaseAdopted(keep: ReadonlySet<string> = new Set()): Promise<void> {
+    for (const [key, lock] of [...this.adopted]) {
+      if (keep.has(key)) continue;
+      this.adopted.delete(key);
+      await lock.release();
+    }
+  }
+
   /** Takes the lock, or waits for it (polling with backoff) until it is free, stale or `check` yields. */
   async acquire<T>(key: string, options: AcquireOptions<T>): Promise<AcquireResult<T>> {
+    const adopted = this.adopted.get(key);
+    if (adopted !== undefined) {
+      this.adopted.delete(key);
+      // Taken over while this process was stopped: then it waits like anyone else.
+      if (!adopted.compromised) return this.checkAgain(adopted, options);
+      await adopted.release();
+    }
     await this.ensureDir();
     // A release removes the lock directory: wake at once rather than at the next poll. Polling
     // stays as the fallback where no change events arrive (network filesystems).
@@ -201,15 +242,24 @@ export class LockManager {
   }
 
   private async acquireLoop<T>(key: string, options: AcquireOptions<T>, wake: ChangeSignal): Promise<AcquireResult<T>> {
-    let pollMs = 25;
+    const dir = new LockDirectory(this.dir, key);
+    let pollMs = this.minPollMs;
     let lastHolder: string | undefined;
+    let holder: LockState | undefined;
     for (;;) {
       if (options.signal?.aborted) throw cancelledError(options.signal, `Waiting for lock ${key}`);
       const before = await options.check?.();
       if (before !== undefined) return { done: before };
-      const attempt = await this.attempt(key, options.purpose);
-      if ('lock' in attempt) return this.checkAgain(attempt.lock, options);
-      const holder = attempt.holder;
+      // While a live holder keeps it, a look (one readdir) is enough: no staging directory per
+      // poll, whose creation would also wake every other waiter watching the locks directory.
+      const look = holder?.kind === 'held' ? await dir.read() : undefined;
+      if (look?.kind === 'held' && !this.isStale(key, look)) {
+        holder = look;
+      } else {
+        const attempt = await this.attempt(key, options.purpose);
+        if ('lock' in attempt) return this.checkAgain(attempt.lock, options);
+        holder = attempt.holder;
+      }
       const holderId = holder.kind === 'held' ? holder.instance : holder.kind;
       if (holderId !== lastHolder) {
         lastHolder = holderId;
@@ -221,7 +271,7 @@ export class LockManager {
       } catch {
         throw cancelledError(options.signal, `Waiting for lock ${key}`);
       }
-      pollMs = Math.min(pollMs * 2, MAX_POLL_MS);
+      pollMs = Math.min(pollMs * 2, this.maxPollMs);
     }
   }
 
@@ -346,6 +396,13 @@ export class LockManager {
       throw fsError(error, 'create directory', this.dir);
     }
   }
+}
+
+/** QM_LOCK_STALE_MS, when it is a positive number of milliseconds: every process of a home judges staleness alike. */
+export function lockStaleMsFromEnv(env: NodeJS.ProcessEnv): number | undefined {
+  const text = env.QM_LOCK_STALE_MS;
+  const value = Number(text);
+  return text !== undefined && text.trim() !== '' && Number.isFinite(value) && value > 0 ? value : undefined;
 }
 
 function describeOwner(owner: LockOwner | undefined): string {
