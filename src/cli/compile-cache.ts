@@ -1,8 +1,9 @@
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import * as nodeModule from 'node:module';
 import * as path from 'node:path';
 import { Script } from 'node:vm';
 import { defaultHome, HomeLayout } from '../core/home';
+import { bytesHash } from '../core/paths/name-hash';
 
 // V8's compiled code for qm's own bundles, kept under QM_HOME so that a run skips most of parsing
 // and compiling them: on Node 22.1 and later through module.enableCompileCache; before it (Node 20
@@ -46,9 +47,12 @@ export interface LoadedBundle<T> {
 /**
  * Requires one of qm's own bundles (out/cli-fast.js) with its compiled code cached. Before Node
  * 22.1 the bundle runs as Node's CommonJS loader would run it (same wrapper, a require of its
- * own), compiled with the cached data when there is any. The cache file starts with a line that
- * names the bundle's size, mtime and inode: a rebuilt or reinstalled bundle never gets another
- * bundle's code (V8 itself rejects data of another V8 version or flags, or data it cannot check).
+ * own), compiled with the cached data when there is any. Release builds of V8 check neither the
+ * source (only its length) nor the data, so both are checked here: the cache file is named by a
+ * hash of the bundle's bytes (a rebuilt, reinstalled or second copy of qm never gets another
+ * bundle's code, and two installs keep a file each), and its first line holds a hash of the data,
+ * so a corrupted file is compiled afresh and replaced rather than run (a flipped byte in data V8
+ * accepts can crash it). V8 itself rejects data of another V8 version or other flags.
  */
 export function loadBundle<T>(file: string, env: NodeJS.ProcessEnv): LoadedBundle<T> {
   const dir = cacheDir(env);
@@ -57,34 +61,35 @@ export function loadBundle<T>(file: string, env: NodeJS.ProcessEnv): LoadedBundl
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- a bundle beside this one, by path
     return { exports: require(file) as T, keep: () => Promise.resolve() };
   }
-  const source = readFileSync(file, 'utf8');
-  const stat = statSync(file);
-  const key = `${stat.size}:${stat.mtimeMs}:${stat.ino}`;
-  const cacheFile = path.join(dir, `${path.basename(file)}.${process.version}-${process.arch}.v8`);
+  const bytes = readFileSync(file);
+  const cacheFile = path.join(dir, `${path.basename(file, '.js')}.${bytesHash(bytes)}.${process.version}-${process.arch}.v8`);
   let cachedData: Buffer | undefined;
   try {
     const stored = readFileSync(cacheFile);
     const newline = stored.indexOf(10);
-    if (newline > 0 && stored.subarray(0, newline).toString() === key) cachedData = stored.subarray(newline + 1);
+    const data = stored.subarray(newline + 1);
+    if (newline > 0 && stored.subarray(0, newline).toString() === bytesHash(data)) cachedData = data;
   } catch {
     // Not cached yet.
   }
-  const script = new Script(nodeModule.wrap(source), { filename: file, ...(cachedData ? { cachedData } : {}) });
+  const script = new Script(nodeModule.wrap(bytes.toString('utf8')), { filename: file, ...(cachedData ? { cachedData } : {}) });
   const wrapper = script.runInThisContext() as (exports: unknown, require: NodeJS.Require, module: { exports: unknown }, filename: string, dirname: string) => void;
   const module = { exports: {} as unknown };
   wrapper.call(module.exports, module.exports, nodeModule.createRequire(file), module, file, path.dirname(file));
-  const fresh = cachedData === undefined || script.cachedDataRejected === true;
+  let fresh = cachedData === undefined || script.cachedDataRejected === true;
   return {
     exports: module.exports as T,
     keep: async () => {
       if (!fresh) return;
+      fresh = false;
       try {
         /* eslint-disable @typescript-eslint/no-require-imports -- only on the run that writes the cache */
         const { mkdir } = require('node:fs/promises') as typeof import('node:fs/promises');
         const { writeFileAtomic } = require('../core/store/atomic-write') as typeof import('../core/store/atomic-write');
         /* eslint-enable @typescript-eslint/no-require-imports */
+        const data = script.createCachedData();
         await mkdir(dir, { recursive: true });
-        await writeFileAtomic(cacheFile, Buffer.concat([Buffer.from(`${key}\n`), script.createCachedData()]), { durable: false, action: 'cache compiled code in' });
+        await writeFileAtomic(cacheFile, Buffer.concat([Buffer.from(`${bytesHash(data)}\n`), data]), { durable: false, action: 'cache compiled code in' });
       } catch {
         // The next run compiles again.
       }

@@ -23,12 +23,12 @@ async function start(argv: string[]): Promise<void> {
   const signal = interruptSignal();
   // out/cli-fast.js, with V8's code for it cached under QM_HOME (src/cli/compile-cache.ts).
   const fast = loadBundle<typeof import('./fast-path')>(path.join(__dirname, 'cli-fast.js'), process.env);
-  const code = await fast.exports.fastPath(argv, { out: writeTo(1, () => process.stdout), err: writeTo(2, () => process.stderr) }, process.env, process.cwd(), signal);
-  await fast.keep();
+  const code = await fast.exports.fastPath(argv, { out: writeTo(1, () => process.stdout), err: writeTo(2, () => process.stderr), ready: () => fast.keep() }, process.env, process.cwd(), signal);
   if (code !== undefined) {
     process.exitCode = code;
     return;
   }
+  await fast.keep();
   const gate = await fast.exports.installGate(argv, { out: process.stdout, err: process.stderr }, process.env, signal);
   if (gate !== undefined && 'code' in gate) {
     process.exitCode = gate.code;
@@ -48,7 +48,7 @@ async function start(argv: string[]): Promise<void> {
 /**
  * Writes straight to the descriptor: process.stdout is a net.Socket or a stream whose modules
  * cost more to load than the answer takes. A descriptor that would block (a non-blocking pipe
- * that is full) gets the rest through the stream, which waits for it.
+ * that is full) gets the rest through the stream, which waits for it; a closed one gets nothing.
  */
 function writeTo(fd: 1 | 2, stream: () => NodeJS.WriteStream): (text: string) => void {
   return (text) => {
@@ -57,7 +57,10 @@ function writeTo(fd: 1 | 2, stream: () => NodeJS.WriteStream): (text: string) =>
       try {
         rest = rest.subarray(writeSync(fd, rest));
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
+        const code = (error as NodeJS.ErrnoException).code;
+        // Nobody reads any more (`qm env | head -0`): the rest is dropped, as `cat` would.
+        if (code === 'EPIPE') return;
+        if (code !== 'EAGAIN') throw error;
         stream().write(rest);
         return;
       }

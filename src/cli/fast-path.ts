@@ -25,6 +25,8 @@ const USE_RECORD_INTERVAL_MS = 60 * 60 * 1000;
 export interface FastOutput {
   out(text: string): void;
   err(text: string): void;
+  /** Called once the answer is known, before it is given (or the command runs): the entry keeps its code cache then. */
+  ready?(): Promise<void>;
 }
 
 type FastRequest = { command: 'which'; program: string } | { command: 'env'; shell: Shell } | { command: 'exec'; program: string; args: string[] };
@@ -75,6 +77,7 @@ export async function fastPath(argv: string[], output: FastOutput, env: NodeJS.P
     const { recordManifestUse } = require('../core/state/usage') as typeof import('../core/state/usage');
     await recordManifestUse(layout, manifest).catch(() => undefined);
   }
+  await output.ready?.();
   try {
     return await answer();
   } catch (error) {

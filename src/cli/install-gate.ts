@@ -16,7 +16,7 @@ import { waitingText } from './progress';
 export type GateResult = { code: number } | { claim: HeldLock | undefined };
 
 /** A version in the spelling the store names trees by (semver's x.y.z); any other spec needs an index. */
-const EXACT_VERSION = /^\d+\.\d+\.\d+$/;
+const EXACT_VERSION = /^(?:0|[1-9]\d*)\.(?:0|[1-9]\d*)\.(?:0|[1-9]\d*)$/;
 
 /**
  * `qm install <tool>@<x.y.z>`, the form that many processes run at once (CI jobs, terminals

@@ -123,14 +123,15 @@ export async function findOnPath(
   const cwd = options.cwd ?? process.cwd();
   const candidates = windowsNames(command, options.pathExt);
   if (hasDirectory(command)) return firstExecutable(candidates.map((name) => path.resolve(cwd, name)));
-  const dirs = pathList
-    .split(path.delimiter)
-    .map((dir) => (process.platform === 'win32' ? dir.replace(/^"(.*)"$/, '$1') : dir))
-    .filter((dir) => dir !== '');
-  // Every entry is looked at at once (a PATH of ten entries costs one round trip to the thread
-  // pool, not ten: `qm exec` starts by this); the first entry in order that has it wins.
-  const found = await Promise.all(dirs.map((dir) => firstExecutable(candidates.map((name) => path.resolve(cwd, dir, name)))));
-  return found.find((file) => file !== undefined);
+  for (const dir of pathList.split(path.delimiter)) {
+    const unquoted = process.platform === 'win32' ? dir.replace(/^"(.*)"$/, '$1') : dir;
+    if (unquoted === '') continue;
+    // One entry after another, as a shell does: an entry after the one that has it is never
+    // touched (a stale network mount there would hang us, and keep the process alive).
+    const found = await firstExecutable(candidates.map((name) => path.resolve(cwd, unquoted, name)));
+    if (found !== undefined) return found;
+  }
+  return undefined;
 }
 
 function hasDirectory(command: string): boolean {

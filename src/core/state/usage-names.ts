@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import type { HomeLayout } from '../home';
 import { nameHash } from '../paths/name-hash';
@@ -16,13 +16,15 @@ export function usageFile(layout: HomeLayout, manifest: string): string {
 
 /**
  * Whether `manifest`'s use was recorded less than `withinMs` before `now` (by the record's mtime;
- * one dated in the future does not count). `qm gc` keeps what was used in the last 30 days, so a
- * caller that runs constantly records at most once in a while.
+ * one dated in the future does not count), in a record that names this manifest (the file name is
+ * a hash). `qm gc` keeps what was used in the last 30 days, so a caller that runs constantly
+ * records at most once in a while.
  */
 export function usedWithin(layout: HomeLayout, manifest: string, now: number, withinMs: number): boolean {
+  const file = usageFile(layout, manifest);
   try {
-    const age = now - statSync(usageFile(layout, manifest)).mtimeMs;
-    return age >= 0 && age < withinMs;
+    const age = now - statSync(file).mtimeMs;
+    return age >= 0 && age < withinMs && (JSON.parse(readFileSync(file, 'utf8')) as { file?: unknown }).file === manifest;
   } catch {
     return false;
   }

@@ -27,12 +27,19 @@ function hash8(text: string): string {
   return shortNameHash(text);
 }
 
-export function hostTag(host: string): string {
-  return hash8(host);
+/** Tags as qm wrote them until December 2026 (SHA-256); node:crypto loads only to judge such a name. */
+function legacyHash8(text: string): string {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- only for names an earlier version wrote
+  const { createHash } = require('node:crypto') as typeof import('node:crypto');
+  return createHash('sha256').update(text).digest('hex').slice(0, 8);
 }
 
-function spaceTag(identity: ProcessIdentity): string {
-  return identity.bootId !== undefined && identity.pidNs !== undefined ? hash8(`${identity.bootId}/${identity.pidNs}`) : NO_SPACE;
+export function hostTag(host: string, hash: (text: string) => string = hash8): string {
+  return hash(host);
+}
+
+function spaceTag(identity: ProcessIdentity, hash: (text: string) => string = hash8): string {
+  return identity.bootId !== undefined && identity.pidNs !== undefined ? hash(`${identity.bootId}/${identity.pidNs}`) : NO_SPACE;
 }
 
 export function uniqueTempName(kind: TempKind, owner: ProcessIdentity = currentProcess()): string {
@@ -82,14 +89,18 @@ export function tempOwner(name: string): TempOwner | undefined {
 export function tempLiveness(name: string, observer: ProcessIdentity = currentProcess()): Liveness | undefined {
   const owner = tempOwner(name);
   if (!owner) return undefined;
-  const mine = spaceTag(observer);
-  const sameHost = owner.hostTag === hostTag(observer.host);
-  let comparable: boolean;
-  if (owner.spaceTag === undefined) comparable = sameHost;
-  else if (owner.spaceTag === NO_SPACE) comparable = mine === NO_SPACE && sameHost;
-  else comparable = owner.spaceTag === mine;
-  if (!comparable) return 'unknown';
+  // Tags are compared as this version makes them, then as earlier versions did (SHA-256): a
+  // process of an older qm on this host (the extension's, say) is judged by its PID too.
+  if (!comparable(owner, observer, hash8) && !comparable(owner, observer, legacyHash8)) return 'unknown';
   return pidLiveness(owner.pid, owner.startTime, observer);
+}
+
+/** Whether a name's PID is one of our boot and PID namespace, by tags made with `hash`. */
+function comparable(owner: TempOwner, observer: ProcessIdentity, hash: (text: string) => string): boolean {
+  const sameHost = owner.hostTag === hostTag(observer.host, hash);
+  if (owner.spaceTag === undefined) return sameHost;
+  if (owner.spaceTag === NO_SPACE) return spaceTag(observer, hash) === NO_SPACE && sameHost;
+  return owner.spaceTag === spaceTag(observer, hash);
 }
 
 /** Whether a temp file belongs to a process that is known to be gone. */
