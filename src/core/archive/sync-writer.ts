@@ -148,7 +148,8 @@ export class SyncTreeWriter {
     this.knownDirs.add(relative);
   }
 
+  /** `relative` is normalised already (EntryGuard): no `.`, `..` or empty segments to resolve. */
   private resolve(relative: string): string {
-    return path.join(this.root, relative);
+    return relative === '' ? this.root : `${this.root}${path.sep}${relative}`;
   }
 }
