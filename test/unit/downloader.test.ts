@@ -80,6 +80,16 @@ void describe('Downloader against the local mirror', () => {
     assert.equal(sha256(await onDisk(blob.dest)), blob.sha256);
   });
 
+  void it('restarts cleanly from zero after megabytes were written and more were still gathered', async () => {
+    // The file sink writes a megabyte at a time: the restart must drop both what is on disk and what was not written yet.
+    const blob = file('noranges-big.bin', 3 * MiB + 5, { acceptRanges: false });
+    fx.server.fault(blob.path, { kind: 'drop', afterBytes: 2 * MiB + 300_000, times: 1 });
+    const result = await downloader().downloadToFile({ url: blob.url, dest: blob.dest });
+    assert.equal(result.sha256, blob.sha256);
+    assert.deepEqual([result.resumes, result.restarts], [0, 1]);
+    assert.equal(sha256(await onDisk(blob.dest)), blob.sha256);
+  });
+
   void it('restarts cleanly when the server answers a Range request with the full body', async () => {
     const blob = file('ignorerange.bin', MiB, { etag: '"v1"' });
     fx.server.fault(blob.path, { kind: 'drop', afterBytes: 400_000, times: 1 });

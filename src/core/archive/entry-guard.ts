@@ -91,8 +91,9 @@ export class EntryGuard {
 
     // A known directory's ancestors are known directories too (nothing else may take their paths
     // later), so only an entry in a directory not seen before has its ancestors checked.
-    const parents = this.parentsOf(segments);
-    const knownParent = parents.length === 0 || this.dirs.has(this.key(parents[parents.length - 1]!));
+    const slash = path.lastIndexOf('/');
+    const knownParent = slash < 0 || this.dirs.has(this.key(path.slice(0, slash)));
+    const parents = knownParent ? [] : this.parentsOf(segments);
     if (!knownParent) {
       for (const parent of parents) {
         const parentKey = this.key(parent);

@@ -4,7 +4,7 @@ import { extractTarStream } from './tar-extract';
 import type { ArchiveKind, ExtractOptions, ExtractResult } from './types';
 import { extractZipFile } from './zip-extract';
 
-export { extractTarStream } from './tar-extract';
+export { extractTarStream, TarExtraction } from './tar-extract';
 export { DEFAULT_EXTRACT_LIMITS } from './types';
 export type { ArchiveKind, ExtractLimits, ExtractOptions, ExtractResult } from './types';
 

@@ -2,7 +2,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fsError } from '../errors';
 import type { AdmittedEntry } from './entry-guard';
-import { CREATE_FLAGS, createFailure, dropBytes, nameTooLong, notADirectory } from './target-writer';
+import { dropBytes } from '../io/buffers';
+import { CREATE_FLAGS, createFailure, nameTooLong, notADirectory } from './target-writer';
 
 /** A file's bytes are gathered into one writev of about this size: few syscalls, bounded memory. */
 const FLUSH_BYTES = 1024 * 1024;
@@ -147,7 +148,8 @@ export class SyncTreeWriter {
     this.knownDirs.add(relative);
   }
 
+  /** `relative` is normalised already (EntryGuard): no `.`, `..` or empty segments to resolve. */
   private resolve(relative: string): string {
-    return path.join(this.root, relative);
+    return relative === '' ? this.root : `${this.root}${path.sep}${relative}`;
   }
 }

@@ -1,12 +1,11 @@
 import { type Duplex, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import { Parser } from 'tar/parse';
-import type { ReadEntry } from 'tar/read-entry';
 import { QmError } from '../errors';
-import { type AdmittedEntry, EntryGuard, type EntryHeader, type EntryKind, unsafeEntry } from './entry-guard';
+import { type AdmittedEntry, EntryGuard, type EntryHeader } from './entry-guard';
 import { RawGunzip } from './raw-gunzip';
 import { SyncTreeWriter } from './sync-writer';
+import { TarParser, type TarEntrySink } from './tar-parser';
 import type { ExtractResult } from './types';
 import type { UnpackJob } from './worker-protocol';
 import { createXzDecoder } from './xz-decoder';
@@ -16,15 +15,6 @@ const MAX_TRAILING_BYTES = 1024 * 1024;
 /** zlib hands out this much per callback: fewer round trips from the thread pool. */
 const GUNZIP_CHUNK_BYTES = 256 * 1024;
 const SINK_HIGH_WATER_MARK = 4 * 1024 * 1024;
-
-const KINDS: Partial<Record<ReadEntry['type'], EntryKind>> = {
-  File: 'file',
-  OldFile: 'file',
-  ContiguousFile: 'file',
-  Directory: 'directory',
-  SymbolicLink: 'symlink',
-  Link: 'hardlink',
-};
 
 /**
  * The extraction worker's work: compressed bytes in, a checked tree out. gzip is inflated by
@@ -82,16 +72,13 @@ function decoderFailure(error: unknown, kind: UnpackJob['kind']): unknown {
 }
 
 /**
- * Feeds node-tar's Parser (not Unpack, which silently strips `..` and absolute paths where we want
- * hard errors) and writes each entry as the parser announces it. Each decompressed chunk is
- * handled on the next turn of the event loop, so zlib can already inflate the one after it.
+ * Parses the tar stream (TarParser) and writes each entry as the parser announces it. Each
+ * decompressed chunk is handled on the next turn of the event loop, so zlib can already inflate
+ * the one after it.
  */
-class TarSink extends Writable {
-  private readonly parser = new Parser();
-  private current: { entry: AdmittedEntry; file: boolean } | undefined;
-  private failure: { error: unknown } | undefined;
-  private sawEndMarker = false;
-  private sawEof = false;
+class TarSink extends Writable implements TarEntrySink {
+  private readonly parser = new TarParser(this);
+  private current: AdmittedEntry | undefined;
   private trailingBytes = 0;
 
   constructor(
@@ -99,27 +86,6 @@ class TarSink extends Writable {
     private readonly writer: SyncTreeWriter,
   ) {
     super({ highWaterMark: SINK_HIGH_WATER_MARK });
-    const parser = this.parser;
-    parser.on('entry', (entry: ReadEntry) => {
-      this.guarded(() => this.startEntry(entry));
-      entry.on('data', (chunk: Buffer) => this.guarded(() => this.data(chunk)));
-      entry.on('end', () => this.guarded(() => this.endEntry()));
-    });
-    parser.on('ignoredEntry', (entry: ReadEntry) =>
-      this.guarded(() => {
-        throw entry.meta
-          ? new QmError('EARCHIVE', `The tar archive has a ${entry.type} header larger than node-tar accepts`)
-          : unsafeEntry(entry.path, `entry type ${entry.type} is not supported`);
-      }),
-    );
-    const malformed = (message: string): void =>
-      this.guarded(() => {
-        throw new QmError('EARCHIVE', `The tar archive is malformed: ${message}`);
-      });
-    parser.on('warn', (_code: string, message: string) => malformed(message));
-    parser.on('error', (error: Error) => malformed(error.message));
-    parser.on('nullBlock', () => (this.sawEndMarker = true));
-    parser.on('eof', () => (this.sawEof = true));
   }
 
   result(): ExtractResult {
@@ -135,8 +101,7 @@ class TarSink extends Writable {
       callback(
         this.attempt(() => {
           this.parser.end();
-          this.throwIfFailed();
-          if (!this.sawEndMarker) throw new QmError('EARCHIVE', 'The tar archive is truncated: it ends without an end-of-archive marker');
+          if (!this.parser.endMarker && !this.parser.ended) throw new QmError('EARCHIVE', 'The tar archive is truncated: it ends without an end-of-archive marker');
         }),
       ),
     );
@@ -151,24 +116,45 @@ class TarSink extends Writable {
     callback(error);
   }
 
-  private parse(chunk: Buffer): void {
-    if (this.sawEof) {
-      this.trailingBytes += chunk.length;
-      if (this.trailingBytes > MAX_TRAILING_BYTES) throw new QmError('EARCHIVE', `The tar archive has more than ${MAX_TRAILING_BYTES} bytes after its end marker`);
-      return;
+  /** An entry's header: checked by the guard before anything is written for it. */
+  onEntry(header: EntryHeader): void {
+    const entry = this.guard.admit(header);
+    this.current = undefined;
+    if (entry === undefined) return;
+    switch (entry.kind) {
+      case 'directory':
+        return this.writer.directory(entry);
+      case 'symlink':
+        // A symlink without a target is refused by the guard, not written as an empty link.
+        return this.writer.symlink(entry, entry.linkTarget ?? '');
+      case 'hardlink':
+        return this.writer.hardlink(entry, entry.linkTarget ?? '');
+      case 'file':
+        this.writer.open(entry);
+        this.current = entry;
     }
-    this.parser.write(chunk);
-    this.throwIfFailed();
   }
 
-  /** Runs a parser callback; the first failure is kept and everything after it is skipped. */
-  private guarded(step: () => void): void {
-    if (this.failure !== undefined) return;
-    try {
-      step();
-    } catch (error) {
-      this.failure = { error };
-    }
+  onData(chunk: Buffer): void {
+    const current = this.current;
+    if (current === undefined) return; // directory, link or skipped entry: nothing to write
+    this.guard.countBytes(current, chunk.length);
+    this.writer.write(chunk);
+  }
+
+  onEntryEnd(): void {
+    const current = this.current;
+    this.current = undefined;
+    if (current === undefined) return;
+    this.guard.checkComplete(current);
+    this.writer.finish();
+  }
+
+  private parse(chunk: Buffer): void {
+    const trailing = this.parser.write(chunk);
+    if (trailing === 0) return;
+    this.trailingBytes += trailing;
+    if (this.trailingBytes > MAX_TRAILING_BYTES) throw new QmError('EARCHIVE', `The tar archive has more than ${MAX_TRAILING_BYTES} bytes after its end marker`);
   }
 
   /** Runs a deferred step unless the sink was destroyed meanwhile: then nothing more is written. */
@@ -180,50 +166,5 @@ class TarSink extends Writable {
     } catch (error) {
       return error as Error;
     }
-  }
-
-  private throwIfFailed(): void {
-    if (this.failure !== undefined) throw this.failure.error;
-  }
-
-  private startEntry(readEntry: ReadEntry): void {
-    const kind = KINDS[readEntry.type];
-    const header: EntryHeader = {
-      name: readEntry.path,
-      kind: kind ?? { unsupported: readEntry.type },
-      size: readEntry.size,
-      mode: readEntry.mode,
-      // A symlink without a target is refused by the guard, not written as an empty link.
-      linkName: kind === 'symlink' ? (readEntry.linkpath ?? '') : readEntry.linkpath,
-    };
-    const entry = this.guard.admit(header);
-    this.current = entry && { entry, file: false };
-    if (entry === undefined) return;
-    switch (entry.kind) {
-      case 'directory':
-        return this.writer.directory(entry);
-      case 'symlink':
-        return this.writer.symlink(entry, entry.linkTarget ?? '');
-      case 'hardlink':
-        return this.writer.hardlink(entry, entry.linkTarget ?? '');
-      case 'file':
-        this.writer.open(entry);
-        this.current = { entry, file: true };
-    }
-  }
-
-  private data(chunk: Buffer): void {
-    const current = this.current;
-    if (current?.file !== true) return; // directory, link or skipped entry: nothing to write
-    this.guard.countBytes(current.entry, chunk.length);
-    this.writer.write(chunk);
-  }
-
-  private endEntry(): void {
-    const current = this.current;
-    this.current = undefined;
-    if (current?.file !== true) return;
-    this.guard.checkComplete(current.entry);
-    this.writer.finish();
   }
 }

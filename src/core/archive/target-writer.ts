@@ -2,6 +2,7 @@ import { constants } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { fsError } from '../errors';
+import { dropBytes } from '../io/buffers';
 import { type AdmittedEntry, unsafeEntry } from './entry-guard';
 
 /** Exclusive create, and never through a symlink at the last component. */
@@ -59,20 +60,6 @@ export class FileSink {
       throw fsError(error, 'write', this.file);
     }
   }
-}
-
-/** The buffers after their first `count` bytes (a short write's remainder). */
-export function dropBytes(buffers: Buffer[], count: number): Buffer[] {
-  const rest: Buffer[] = [];
-  for (const buffer of buffers) {
-    if (count >= buffer.length) {
-      count -= buffer.length;
-    } else {
-      rest.push(buffer.subarray(count));
-      count = 0;
-    }
-  }
-  return rest;
 }
 
 /**

@@ -4,7 +4,7 @@ import type { Logger } from '../log';
 import { abortableWait, parseRetryAfter, retryDelay, type BackoffPolicy } from './backoff';
 import { exhausted, statusFailure, transportFailure, type Failure } from './failures';
 import { ResumeState } from './resume';
-import type { ByteSink } from './sinks';
+import { pumpBody, type ByteSink } from './sinks';
 import type { TransferProgress } from './types';
 import { basicAuthorization, redactUrl } from './url-policy';
 
@@ -144,11 +144,10 @@ async function attempt(
     checkAnnouncedSize(url, state.total, request);
 
     const limit = request.exactSize ?? request.maxSize ?? Infinity;
-    for await (const chunk of body as AsyncIterable<Buffer>) {
+    await pumpBody(body, sink, (chunk) => {
       if (sink.received + chunk.length > limit) throw tooLarge(url, limit, sink.received + chunk.length, request);
-      await sink.write(chunk);
-      progress.report(sink.received, state.total);
-    }
+      progress.report(sink.received + chunk.length, state.total);
+    });
     checkFinalSize(url, state.total, request);
     return undefined;
   } catch (error) {

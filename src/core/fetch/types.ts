@@ -69,7 +69,8 @@ export interface DownloaderOptions {
  * download). It sees exactly the bytes that are hashed: a restart from zero is announced first.
  */
 export interface ByteTee {
-  write(chunk: Buffer): Promise<void>;
+  /** Takes `chunk` (not to be reused); a promise when the body must wait for it before going on. */
+  write(chunk: Buffer): Promise<void> | undefined;
   /** Everything written so far is void; the body starts again from its first byte. */
   restart(): Promise<void>;
 }

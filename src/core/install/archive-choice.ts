@@ -181,13 +181,14 @@ export class ArchiveChoice {
   observe(tee: ByteTee): ByteTee {
     if (!this.watching) return tee;
     return {
-      write: async (chunk) => {
+      write: (chunk) => {
         const start = this.now();
-        try {
-          await tee.write(chunk);
-        } finally {
+        const wait = tee.write(chunk);
+        if (wait === undefined) {
           this.teeWaitMs += this.now() - start;
+          return undefined;
         }
+        return wait.finally(() => (this.teeWaitMs += this.now() - start));
       },
       restart: () => tee.restart(),
     };

@@ -1,7 +1,5 @@
-import { once } from 'node:events';
 import * as fs from 'node:fs/promises';
-import { PassThrough } from 'node:stream';
-import { extractTarStream } from '../archive';
+import { TarExtraction } from '../archive';
 import type { ByteTee } from '../fetch/types';
 
 /**
@@ -11,11 +9,10 @@ import type { ByteTee } from '../fetch/types';
  * Nothing here is published: a digest mismatch just throws the staging tree away.
  */
 export class StreamingExtraction {
-  private input!: PassThrough;
-  private controller!: AbortController;
-  private extraction!: Promise<void>;
+  private extraction!: TarExtraction;
   /** Wrapped, so that an extraction failing with `undefined` still counts as failed. */
   private failure: { error: unknown } | undefined;
+  private stopped = false;
   private received = 0;
 
   constructor(
@@ -27,14 +24,12 @@ export class StreamingExtraction {
   }
 
   readonly tee: ByteTee = {
-    write: async (chunk) => {
+    write: (chunk) => {
       this.received += chunk.length;
       // After a failure the rest is discarded; the failure is held until the digest is known
       // (a corrupt byte in transit is a retry, not a verdict), so a write never rejects with it.
-      if (this.failure !== undefined || this.input.destroyed) return;
-      if (!this.input.write(chunk)) {
-        await Promise.race([once(this.input, 'drain').catch(() => undefined), this.extraction]);
-      }
+      if (this.failure !== undefined || this.stopped) return undefined;
+      return this.extraction.write(chunk);
     },
     restart: async () => {
       await this.stop();
@@ -48,35 +43,27 @@ export class StreamingExtraction {
     return this.received === size;
   }
 
-  /** Ends the input and waits for the last entries to be written; rethrows an extraction failure. */
+  /** Waits for the last entries to be written; rethrows an extraction failure. */
   async finish(): Promise<void> {
-    this.input.end();
-    await this.extraction;
+    if (this.failure === undefined && !this.stopped) await this.extraction.end().catch(() => undefined);
     if (this.failure) throw this.failure.error;
   }
 
   /** Stops extracting and waits until nothing writes into the staging directory any more. */
   async stop(): Promise<void> {
-    this.controller.abort();
-    this.input.destroy();
-    await this.extraction;
+    this.stopped = true;
+    await this.extraction.stop();
   }
 
   private start(): void {
     this.failure = undefined;
+    this.stopped = false;
     this.received = 0;
-    this.input = new PassThrough({ highWaterMark: 1024 * 1024 });
-    this.controller = new AbortController();
-    this.extraction = extractTarStream(this.input, this.kind, this.staging, {
-      stripComponents: this.stripComponents,
-      signal: this.controller.signal,
-      // The download manager hashes exactly these bytes and nothing is published unless they match.
-      digestChecked: true,
-    }).then(
-      () => undefined,
-      (error: unknown) => {
-        if (!this.controller.signal.aborted) this.failure = { error };
-      },
-    );
+    // The download manager hashes exactly these bytes and nothing is published unless they match.
+    const extraction = TarExtraction.start(this.kind, this.staging, { stripComponents: this.stripComponents, digestChecked: true });
+    this.extraction = extraction;
+    extraction.outcome.catch((error: unknown) => {
+      if (!this.stopped && this.extraction === extraction) this.failure = { error };
+    });
   }
 }
