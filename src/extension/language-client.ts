@@ -33,7 +33,8 @@ export interface QmLanguageClient {
  * jobs (with a notification, since a person chose the quick fix), and every job's progress is
  * passed on. In an untrusted workspace only what qm.lock pins is resolved and no version list is
  * read, as for the workspace model: either would fetch indexes just because a qm.toml is open.
- * vscode-languageclient is loaded here, on activation, not at import.
+ * vscode-languageclient is loaded here, when the client starts, not at import: bundled, it is
+ * out/vscode-languageclient.js (build.mjs keeps the import a run-time require).
  */
 export async function startLanguageClient(options: {
   serverModule: string;
@@ -43,7 +44,8 @@ export async function startLanguageClient(options: {
   /** Whether indexes may be read (and fetched) for the server; default: the workspace is trusted. */
   trusted?: () => boolean;
 }): Promise<QmLanguageClient> {
-  const { LanguageClient: Client, TransportKind, ResponseError } = await import('vscode-languageclient/node');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a bundle of its own, loaded when the client starts
+  const { LanguageClient: Client, TransportKind, ResponseError } = require('./vscode-languageclient') as typeof import('./vscode-languageclient');
   const { host, jobs } = options;
   const trusted = options.trusted ?? (() => vscode.workspace.isTrusted);
   const forward = async <T>(run: () => Promise<T>): Promise<T> => {
