@@ -1,13 +1,17 @@
 // Extension benchmark (prints figures, asserts nothing), each figure beside a baseline measured
-// in the same run. (1) Bundle sizes: out/{extension,server,cli}.js raw and gzipped, against
+// in the same run. (1) Bundle sizes: the extension's bundles (out/extension.js, the entry VS Code
+// loads, and those it loads later), out/server.js and out/cli.js, raw and gzipped, against
 // vscode-languageclient / vscode-languageserver bundled alone the same way, and the .vsix against
-// a minimal extension's. (2) Module evaluation: require('out/extension.js') in a fresh Node
-// process with a stub `vscode`, against requiring an empty module. (3) Activation in a real
-// VS Code (its server + headless Chromium) on demo/sample-project: the "Activated in N ms" line
-// of the Quartermaster log, and the time from navigation to Quartermaster's status bar item,
-// against a minimal extension on the same activation event in the same page load.
+// a minimal extension's. (2) Module evaluation: require() of each extension bundle in a fresh
+// Node process with a stub `vscode`, against requiring an empty module. (3) Activation in a real
+// VS Code (its server + headless Chromium) on demo/sample-project, against a minimal extension
+// on the same activation event in the same page load: activate() ("Activated in N ms" in each
+// log); VS Code's own marks for loading each extension's code and for its activation resolving
+// (the minimal extension logs the extension host's performance marks); Quartermaster's "Loaded in
+// N ms and started in M ms" (the part loaded after activate() returned); and the time from
+// navigation to each status bar item. The load average is printed before and after.
 //   npm run build && node --import tsx bench/extension.ts
-// QM_BENCH_RUNS (default 20) processes per module measurement; QM_BENCH_LOADS (default 5) page loads.
+// QM_BENCH_RUNS (default 20) processes per module measurement; QM_BENCH_LOADS (default 20) page loads.
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
@@ -24,7 +28,7 @@ import { median, percentile } from './measure';
 const run = promisify(execFile);
 const ROOT = path.resolve(__dirname, '..');
 const RUNS = Number(process.env.QM_BENCH_RUNS ?? 20);
-const LOADS = Number(process.env.QM_BENCH_LOADS ?? 5);
+const LOADS = Number(process.env.QM_BENCH_LOADS ?? 20);
 const LOAD_TIMEOUT_MS = 120_000;
 
 const summary: string[] = [];
@@ -41,6 +45,8 @@ async function main(): Promise<void> {
     });
   }
   const scratch = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), 'qm-bench-extension-')));
+  const loadBefore = loadAverage();
+  console.log(`Load average before: ${loadBefore} (${os.cpus().length} cores)`);
   try {
     const vsix = await packageVsix(path.join(scratch, 'quartermaster.vsix'));
     const minimalVsix = await packageVsix(path.join(scratch, 'minimal.vsix'), { dir: await writeMinimalExtension(scratch), extraArgs: ['--skip-license'] });
@@ -48,6 +54,7 @@ async function main(): Promise<void> {
     await moduleEvaluation(scratch);
     interrupted.signal.throwIfAborted();
     await activation(vsix, minimalVsix);
+    summary.push(`load average ${loadBefore} before, ${loadAverage()} after (${os.cpus().length} cores)`);
     console.log('\nSummary');
     for (const line of summary) console.log(`  ${line}`);
   } finally {
@@ -61,12 +68,14 @@ async function bundleSizes(vsix: string, minimalVsix: string): Promise<void> {
   // What any language-server extension carries anyway, bundled with build.mjs's options.
   const baselines: Record<string, { label: string; contents: string } | undefined> = {
     extension: { label: 'vscode-languageclient alone', contents: "export { LanguageClient } from 'vscode-languageclient/node';" },
+    ...Object.fromEntries(LATER_BUNDLES.map((bundle) => [bundle, undefined])),
     server: { label: 'vscode-languageserver alone', contents: "export { createConnection } from 'vscode-languageserver/node';" },
     cli: undefined,
   };
   console.log('Bundles (out/, minified; gzip level 6):');
   for (const [bundle, baseline] of Object.entries(baselines)) {
-    const bytes = await fs.readFile(path.join(ROOT, 'out', `${bundle}.js`));
+    const bytes = await fs.readFile(path.join(ROOT, 'out', `${bundle}.js`)).catch(() => undefined);
+    if (bytes === undefined) continue; // a build from before the extension was split
     const gzipped = gzipSync(bytes).length;
     let against = '';
     if (baseline) {
@@ -126,6 +135,9 @@ const stub = new Proxy(function vscode() {}, handler);
 module.exports = stub;
 `;
 
+/** The extension's bundles VS Code does not load itself: out/extension.js requires them after activate() returned. */
+const LATER_BUNDLES = ['extension-main', 'vscode-languageclient'];
+
 async function moduleEvaluation(scratch: string): Promise<void> {
   const dir = path.join(scratch, 'require');
   await fs.mkdir(dir);
@@ -136,25 +148,34 @@ async function moduleEvaluation(scratch: string): Promise<void> {
     return JSON.parse(stdout) as { ms: number; open: string[] };
   };
 
-  const extension = path.join(ROOT, 'out/extension.js');
-  const extensionMs: number[] = [];
-  const emptyMs: number[] = [];
+  const bundles: string[] = [];
+  for (const bundle of ['extension', ...LATER_BUNDLES]) {
+    const file = path.join(ROOT, 'out', `${bundle}.js`);
+    if (await fs.access(file).then(() => true, () => false)) bundles.push(file);
+  }
+  const times = new Map<string, number[]>([[files.empty, []], ...bundles.map((file): [string, number[]] => [file, []])]);
   const leftOpen = new Set<string>();
   for (let i = 0; i < RUNS; i++) {
-    // Interleaved, so a busy moment of the machine falls on both.
-    const empty = await timeRequire(files.empty);
-    const loaded = await timeRequire(extension);
-    emptyMs.push(empty.ms);
-    extensionMs.push(loaded.ms);
-    for (const kind of loaded.open) leftOpen.add(kind);
+    // Interleaved, so a busy moment of the machine falls on all of them.
+    for (const [file, values] of times) {
+      const loaded = await timeRequire(file);
+      values.push(loaded.ms);
+      if (file === bundles[0]) for (const kind of loaded.open) leftOpen.add(kind);
+    }
   }
-  const ext = median(extensionMs);
-  const base = median(emptyMs);
-  console.log(`\nModule evaluation: require() in a fresh Node ${process.version} process, vscode stubbed, median of ${RUNS}:`);
-  console.log(`  out/extension.js   ${ms(ext).padStart(9)}   p95 ${ms(percentile(extensionMs, 95))}`);
-  console.log(`  an empty module    ${ms(base).padStart(9)}   p95 ${ms(percentile(emptyMs, 95))}`);
-  console.log(`  difference ${ms(ext - base)}, ratio ${ratio(ext, base)}${leftOpen.size > 0 ? `; the import left open: ${[...leftOpen].join(', ')}` : '; nothing left open by the import'}`);
-  summary.push(`require(out/extension.js) ${ms(ext)} vs. an empty module ${ms(base)}: +${ms(ext - base)}`);
+  const base = median(times.get(files.empty)!);
+  console.log(`\nModule evaluation: require() in a fresh Node ${process.version} process, vscode stubbed, ${RUNS} runs each, interleaved:`);
+  for (const [file, values] of times) {
+    const name = file === files.empty ? 'an empty module' : path.relative(ROOT, file);
+    const extra = file === files.empty ? '' : `   +${ms(median(values) - base)} over an empty module${file === bundles[0] ? '' : ' (loaded after activate() returned)'}`;
+    console.log(`  ${name.padEnd(28)} p50 ${ms(median(values)).padStart(9)}   p95 ${ms(percentile(values, 95)).padStart(9)}${extra}`);
+  }
+  const entry = median(times.get(bundles[0]!)!);
+  console.log(`  ${leftOpen.size > 0 ? `out/extension.js left open: ${[...leftOpen].join(', ')}` : 'nothing left open by out/extension.js'}`);
+  summary.push(`require(out/extension.js) ${ms(entry)} vs. an empty module ${ms(base)}: +${ms(entry - base)}`);
+  for (const file of bundles.slice(1)) {
+    summary.push(`require(${path.relative(ROOT, file)}) after activate(): +${ms(median(times.get(file)!) - base)} over an empty module`);
+  }
 }
 
 // ---- (3) activation in VS Code -----------------------------------------------------------------
@@ -174,6 +195,8 @@ async function writeMinimalExtension(scratch: string): Promise<string> {
     extensionKind: ['workspace'],
     files: ['extension.js'],
   };
+  // Once both extensions' activations have resolved, it logs the extension host's performance
+  // marks for them (VS Code's own: willLoadExtensionCode, didLoadExtensionCode, ...; epoch ms).
   const source = `const vscode = require('vscode');
 exports.activate = (context) => {
   const started = Date.now();
@@ -183,6 +206,16 @@ exports.activate = (context) => {
   item.show();
   context.subscriptions.push(channel, item);
   channel.info('Activated in ' + (Date.now() - started) + ' ms');
+  const ids = ['quartermaster.quartermaster', 'quartermaster-bench.minimal-extension'];
+  const logMarks = () => {
+    const marks = (globalThis.MonacoPerformanceMarks?.getMarks() ?? []).filter((mark) => ids.some((id) => mark.name.endsWith('/' + id)));
+    if (ids.every((id) => marks.some((mark) => mark.name === 'code/extHost/didActivateExtension/' + id)) || Date.now() - started > 60000) {
+      channel.info('Marks ' + JSON.stringify(marks));
+    } else {
+      setTimeout(logMarks, 20);
+    }
+  };
+  setTimeout(logMarks, 20);
 };
 `;
   await fs.writeFile(path.join(dir, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
@@ -219,12 +252,22 @@ interface PageTimes {
   minimal: number;
 }
 
+interface ExtensionTimes {
+  /** "Activated in N ms": the activate() call. */
+  activateMs: number;
+  /** When activate() was called (epoch ms). */
+  startedAt: number;
+  /** VS Code's marks: loading the code (willLoadExtensionCode to didLoadExtensionCode). */
+  codeMs: number;
+  /** VS Code's marks: from willActivateExtension to didActivateExtension (activate()'s promise resolved). */
+  resolvedMs: number;
+}
+
 interface LoadTimes extends PageTimes {
-  /** From the extensions' logs: "Activated in N ms", and when activate() was called (epoch ms). */
-  qmActivateMs: number;
-  minimalActivateMs: number;
-  qmStartedAt: number;
-  minimalStartedAt: number;
+  qmTimes: ExtensionTimes;
+  minimalTimes: ExtensionTimes;
+  /** Quartermaster's "Loaded in N ms and started in M ms, T ms after activate() began" (absent before the split). */
+  qmLater?: { loadMs: number; startMs: number; afterActivateMs: number };
 }
 
 async function activation(vsix: string, minimalVsix: string): Promise<void> {
@@ -301,7 +344,7 @@ async function untilExtensionHostsExited(server: VsCodeServer, count: number): P
 
 /** Joins each page load with its extension host's logs (exthost1 for the first load, and so on). */
 async function withLogTimes(server: VsCodeServer, pages: PageTimes[]): Promise<LoadTimes[]> {
-  const byHost = async (pattern: RegExp): Promise<Array<{ ms: number; startedAt: number }>> => {
+  const byHost = async (pattern: RegExp): Promise<LogTimes[]> => {
     const files = await logFiles(server.logsDir, pattern);
     const hostNumber = (file: string): number => Number(/exthost(\d+)\//.exec(file)![1]);
     files.sort((a, b) => hostNumber(a) - hostNumber(b));
@@ -312,21 +355,52 @@ async function withLogTimes(server: VsCodeServer, pages: PageTimes[]): Promise<L
   if (qm.length !== pages.length || minimal.length !== pages.length) {
     throw new Error(`expected one extension host per page load (${pages.length}); found ${qm.length} Quartermaster and ${minimal.length} Minimal logs under ${server.logsDir}`);
   }
-  return pages.map((page, i) => ({
-    ...page,
-    qmActivateMs: qm[i]!.ms,
-    qmStartedAt: qm[i]!.startedAt,
-    minimalActivateMs: minimal[i]!.ms,
-    minimalStartedAt: minimal[i]!.startedAt,
-  }));
+  const times = (line: LogTimes, id: string, marks: Mark[]): ExtensionTimes => {
+    const at = (name: string): number => {
+      // NaN (left out of the figures) if the minimal extension's host exited before it logged them.
+      return marks.find((m) => m.name === `code/extHost/${name}/${id}`)?.startTime ?? Number.NaN;
+    };
+    return { activateMs: line.ms, startedAt: line.startedAt, codeMs: at('didLoadExtensionCode') - at('willLoadExtensionCode'), resolvedMs: at('didActivateExtension') - at('willActivateExtension') };
+  };
+  return pages.map((page, i) => {
+    const marks = minimal[i]!.marks;
+    return {
+      ...page,
+      qmTimes: times(qm[i]!, 'quartermaster.quartermaster', marks),
+      minimalTimes: times(minimal[i]!, 'quartermaster-bench.minimal-extension', marks),
+      ...(qm[i]!.later ? { qmLater: qm[i]!.later } : {}),
+    };
+  });
 }
 
-/** '2026-11-22 04:26:00.637 [info] Activated in 31 ms': the figure, and when activate() began. */
-function activatedLine(file: string, text: string): { ms: number; startedAt: number } {
+interface Mark {
+  name: string;
+  startTime: number;
+}
+
+interface LogTimes {
+  ms: number;
+  startedAt: number;
+  marks: Mark[];
+  later?: { loadMs: number; startMs: number; afterActivateMs: number };
+}
+
+/**
+ * '2026-11-22 04:26:00.637 [info] Activated in 31 ms': the figure, and when activate() began; the
+ * minimal extension's "Marks [...]" line; Quartermaster's "Loaded in N ms and started in M ms, T ms after activate() began".
+ */
+function activatedLine(file: string, text: string): LogTimes {
   const match = /^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d\.\d{3}) \[info\] Activated in (\d+) ms/m.exec(text);
   if (match === null) throw new Error(`no "Activated in N ms" line in ${file}:\n${text}`);
   const ms = Number(match[3]);
-  return { ms, startedAt: Date.parse(`${match[1]}T${match[2]}`) - ms };
+  const marks = /\[info\] Marks (.*)$/m.exec(text);
+  const later = /\[info\] Loaded in (\d+) ms and started in (\d+) ms, (\d+) ms after activate\(\) began/.exec(text);
+  return {
+    ms,
+    startedAt: Date.parse(`${match[1]}T${match[2]}`) - ms,
+    marks: marks ? (JSON.parse(marks[1]!) as Mark[]) : [],
+    ...(later ? { later: { loadMs: Number(later[1]), startMs: Number(later[2]), afterActivateMs: Number(later[3]) } } : {}),
+  };
 }
 
 async function logFiles(dir: string, pattern: RegExp): Promise<string[]> {
@@ -335,35 +409,69 @@ async function logFiles(dir: string, pattern: RegExp): Promise<string[]> {
 }
 
 function report(vscodeVersion: string, warmUp: LoadTimes, loads: LoadTimes[]): void {
-  const column = (pick: (load: LoadTimes) => number): number[] => loads.map(pick);
-  const stat = (values: number[]): string => `p50 ${ms(median(values)).padStart(9)}   p95 ${ms(percentile(values, 95)).padStart(9)}`;
-  const qmLog = column((l) => l.qmActivateMs);
-  const minimalLog = column((l) => l.minimalActivateMs);
+  // Loads without a figure (a log line missing) are left out of that figure, and the count says so.
+  const column = (pick: (load: LoadTimes) => number | undefined): number[] => loads.map(pick).filter((value): value is number => value !== undefined && Number.isFinite(value));
+  const stat = (values: number[]): string =>
+    values.length === 0 ? 'n/a' : `p50 ${ms(median(values)).padStart(9)}   p95 ${ms(percentile(values, 95)).padStart(9)}${values.length < loads.length ? `   (${values.length} loads)` : ''}`;
+  const row = (label: string, values: number[], extra = ''): void => console.log(`    ${label.padEnd(38)} ${stat(values)}${extra}`);
+  const qmCall = column((l) => l.qmTimes.activateMs);
+  const minimalCall = column((l) => l.minimalTimes.activateMs);
+  const qmCode = column((l) => l.qmTimes.codeMs);
+  const minimalCode = column((l) => l.minimalTimes.codeMs);
+  const qmLoadAndCall = column((l) => l.qmTimes.codeMs + l.qmTimes.activateMs);
+  const minimalLoadAndCall = column((l) => l.minimalTimes.codeMs + l.minimalTimes.activateMs);
+  const qmResolved = column((l) => l.qmTimes.resolvedMs);
+  const minimalResolved = column((l) => l.minimalTimes.resolvedMs);
+  const later = column((l) => l.qmLater && l.qmLater.loadMs + l.qmLater.startMs);
+  const laterLoad = column((l) => l.qmLater?.loadMs);
   const qmShown = column((l) => l.quartermaster);
   const minimalShown = column((l) => l.minimal);
   const barShown = column((l) => l.statusBar);
   const behind = column((l) => l.quartermaster - l.minimal);
-  const qmFirst = loads.filter((l) => l.qmStartedAt <= l.minimalStartedAt).length;
+  const qmFirst = loads.filter((l) => l.qmTimes.startedAt <= l.minimalTimes.startedAt).length;
+  const diff = (a: number[], b: number[]): string => (a.length && b.length ? `   difference p50 ${ms(median(a) - median(b))}` : '');
 
   console.log(`\nActivation in VS Code ${vscodeVersion} (its server on 127.0.0.1, headless Chromium), demo/sample-project, trust off, autoInstall "never";`);
-  console.log(`${LOADS} page loads after one warm-up, each in a fresh browser:`);
-  console.log(`  activate() ("Activated in N ms" in the log)`);
-  console.log(`    Quartermaster                          ${stat(qmLog)}`);
-  console.log(`    minimal extension                      ${stat(minimalLog)}   difference p50 ${ms(median(qmLog) - median(minimalLog))}`);
+  console.log(`${LOADS} page loads after one warm-up, each in a fresh browser; load average now ${loadAverage()}:`);
+  console.log(`  activate() call ("Activated in N ms" in each log)`);
+  row('Quartermaster', qmCall);
+  row('minimal extension', minimalCall, diff(qmCall, minimalCall));
+  console.log(`  loading the code VS Code requires (its marks willLoadExtensionCode to didLoadExtensionCode)`);
+  row('Quartermaster', qmCode);
+  row('minimal extension', minimalCode, diff(qmCode, minimalCode));
+  console.log(`  require + activate() call: what blocks the extension host before activate() returns`);
+  row('Quartermaster', qmLoadAndCall);
+  row('minimal extension', minimalLoadAndCall, diff(qmLoadAndCall, minimalLoadAndCall));
+  console.log(`  activation resolved (willActivateExtension to didActivateExtension: activate()'s promise, and its awaits)`);
+  row('Quartermaster', qmResolved);
+  row('minimal extension', minimalResolved, diff(qmResolved, minimalResolved));
+  if (later.length > 0) {
+    console.log(`  Quartermaster's part loaded after activate() returned (its log: "Loaded in N ms and started in M ms")`);
+    row('require(out/extension-main.js)', laterLoad);
+    row('require + start()', later);
+  }
   console.log(`  navigation to status bar item visible`);
-  console.log(`    the workbench's status bar             ${stat(barShown)}`);
-  console.log(`    Quartermaster (versions resolved)      ${stat(qmShown)}`);
-  console.log(`    minimal extension ("Minimal ready")    ${stat(minimalShown)}   ratio p50 ${ratio(median(qmShown), median(minimalShown))}, p95 ${ratio(percentile(qmShown, 95), percentile(minimalShown, 95))}`);
-  console.log(`    Quartermaster after minimal, per load  ${stat(behind)}`);
+  row("the workbench's status bar", barShown);
+  row('Quartermaster (versions resolved)', qmShown);
+  row('minimal extension ("Minimal ready")', minimalShown, `   ratio p50 ${ratio(median(qmShown), median(minimalShown))}, p95 ${ratio(percentile(qmShown, 95), percentile(minimalShown, 95))}`);
+  row('Quartermaster after minimal, per load', behind);
   console.log(`  activation order: Quartermaster's activate() began first in ${qmFirst} of ${LOADS} loads (one extension host runs both: the later one waits for the first one's synchronous work)`);
-  console.log(`  warm-up load: activate ${ms(warmUp.qmActivateMs)} (minimal ${ms(warmUp.minimalActivateMs)}); Quartermaster visible ${ms(warmUp.quartermaster)}, minimal ${ms(warmUp.minimal)}`);
-  summary.push(`activate() ${ms(median(qmLog))} p50 / ${ms(percentile(qmLog, 95))} p95 (minimal extension ${ms(median(minimalLog))})`);
+  console.log(`  warm-up load: activate ${ms(warmUp.qmTimes.activateMs)} (minimal ${ms(warmUp.minimalTimes.activateMs)}); Quartermaster visible ${ms(warmUp.quartermaster)}, minimal ${ms(warmUp.minimal)}`);
+  summary.push(`activate() ${ms(median(qmCall))} p50 / ${ms(percentile(qmCall, 95))} p95 (minimal extension ${ms(median(minimalCall))} / ${ms(percentile(minimalCall, 95))}), ${LOADS} loads`);
+  if (qmLoadAndCall.length > 0) {
+    summary.push(`require + activate() ${ms(median(qmLoadAndCall))} p50 / ${ms(percentile(qmLoadAndCall, 95))} p95 (minimal extension ${ms(median(minimalLoadAndCall))} / ${ms(percentile(minimalLoadAndCall, 95))})`);
+  }
+  if (later.length > 0) summary.push(`after activate() returned: require + start() of the rest ${ms(median(later))} p50 / ${ms(percentile(later, 95))} p95`);
   summary.push(
     `status bar item after navigation ${ms(median(qmShown))} p50 / ${ms(percentile(qmShown, 95))} p95 vs. minimal ${ms(median(minimalShown))} / ${ms(percentile(minimalShown, 95))}: ${ratio(median(qmShown), median(minimalShown))} p50, +${ms(median(behind))} per load`,
   );
 }
 
 // ---- formatting and plumbing -------------------------------------------------------------------
+
+function loadAverage(): string {
+  return os.loadavg().map((value) => value.toFixed(2)).join(' ');
+}
 
 function kb(bytes: number): string {
   return `${(bytes / 1024).toFixed(1)} KB`;
