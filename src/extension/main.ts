@@ -14,7 +14,7 @@ import { registerMaintenanceCommands } from './commands/maintenance';
 import { registerSwitchCommand } from './commands/switch-version';
 import { registerToolchainActions } from './commands/toolchain-actions';
 import { Jobs } from './jobs';
-import { startLanguageClient, type QmLanguageClient } from './language-client';
+import { startLanguageClient, untilServedDocumentOpen, type QmLanguageClient } from './language-client';
 import { ManifestWatcher } from './manifest-watcher';
 import { affectsCore, autoInstallFor, coreOptions, environmentFor, readSettings } from './settings';
 import { ToolchainStatusBar } from './status-bar';
@@ -146,8 +146,8 @@ export function start(context: vscode.ExtensionContext, channel: vscode.LogOutpu
     }),
   );
 
-  // Watchers, the workspace scan and the language server start on the next turn of the event
-  // loop: start() returns first (each still runs at once, and whenIdle waits for them).
+  // Watchers and the workspace scan start on the next turn of the event loop: start() returns
+  // first (each still runs at once, and whenIdle waits for them).
   const manifestWatcher = new ManifestWatcher(model, logger);
   closers.push(() => manifestWatcher.close());
   const watchingManifests = afterStart(() => manifestWatcher.restart());
@@ -157,9 +157,12 @@ export function start(context: vscode.ExtensionContext, channel: vscode.LogOutpu
   cacheWatcher.catch((error: unknown) => logger.warn(`Not watching the shared cache: ${String(error)}`));
   const discovery = afterStart(() => model.discover());
   discovery.catch((error: unknown) => logger.error(`Could not scan the workspace for manifests: ${String(error)}`));
-  // Last: loading vscode-languageclient (out/vscode-languageclient.js) takes a while, and the
-  // scan's first reads are under way by then.
-  const client = afterStart(() => startLanguageClient({ serverModule: context.asAbsolutePath(path.join('out', 'server.js')), host, jobs, logger })).then((started) => {
+  // The language server starts when a manifest, lockfile or version file is first open in an
+  // editor (at once if one is): loading vscode-languageclient (out/vscode-languageclient.js) and
+  // starting the server's process take a while, and have nothing to do before.
+  const served = untilServedDocumentOpen();
+  context.subscriptions.push(served);
+  const client = afterStart(() => served.opened).then(() => startLanguageClient({ serverModule: context.asAbsolutePath(path.join('out', 'server.js')), host, jobs, logger })).then((started) => {
     languageClient = started;
     closers.push(() => started.stop());
     return started;
