@@ -7,7 +7,8 @@ import type * as Main from './main';
  * activate() on the extension host's one thread, before every other extension activated by the
  * same event. activate() only opens the log and schedules the rest; the extension proper
  * (main.ts, out/extension-main.js: the core, the coordinator, the views, chokidar) is required on
- * the next turn of the event loop, and vscode-languageclient after it. activate() returns a
+ * the next turn of the event loop, and vscode-languageclient (out/vscode-languageclient.js) when
+ * a manifest or version file is first open in an editor. activate() returns a
  * promise of the API, so VS Code holds back commands, views, tasks and other extensions' calls to
  * activate() until the rest has started: a command invoked meanwhile waits for it.
  */
