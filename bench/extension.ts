@@ -300,7 +300,7 @@ async function activation(vsix: string, minimalVsix: string): Promise<void> {
       for (let load = 0; load <= LOADS; load++) {
         interrupted.signal.throwIfAborted();
         pages.push(await loadOnce(url));
-        await untilExtensionHostsExited(server, load + 1);
+        await untilExtensionHostsExited(server, load);
       }
       const loads = await withLogTimes(server, pages);
       report(vscodeVersion, loads[0]!, loads.slice(1));
@@ -336,18 +336,34 @@ async function loadOnce(url: string): Promise<PageTimes> {
   }
 }
 
-/** Each load's extension host must be gone before the next starts: it would compete for the CPU and hold the coordinator. */
-async function untilExtensionHostsExited(server: VsCodeServer, count: number): Promise<void> {
-  const deadline = Date.now() + 30_000;
+/**
+ * Each load's extension host must be gone before the next starts: it would compete for the CPU and
+ * hold the coordinator. One whose page closed before the workbench's goodbye went out (seen under
+ * load) would wait out VS Code's reconnection grace time, three hours, and every later load would
+ * wait for it: after 10 s it is ended (this server's own child, checked in /proc before the signal).
+ */
+async function untilExtensionHostsExited(server: VsCodeServer, load: number): Promise<void> {
+  let deadline = Date.now() + 10_000;
+  let ended = false;
   for (;;) {
     const logs = await logFiles(server.logsDir, /(^|\/)remoteagent\.log$/);
-    const texts = await Promise.all(logs.map((file) => fs.readFile(file, 'utf8')));
-    const exited = texts.join('').split('Extension Host Process exited').length - 1;
-    if (exited >= count) return;
+    const text = (await Promise.all(logs.map((file) => fs.readFile(file, 'utf8')))).join('');
+    const exited = new Set([...text.matchAll(/<(\d+)> Extension Host Process exited/g)].map((match) => match[1]));
+    const running = [...text.matchAll(/<(\d+)> Launched Extension Host Process/g)].map((match) => match[1]!).filter((pid) => !exited.has(pid));
+    if (running.length === 0) return;
     interrupted.signal.throwIfAborted();
     if (Date.now() > deadline) {
-      console.error(`(the extension host of load ${count - 1} has not exited 30 s after its page closed; measuring on)`);
-      return;
+      if (ended) {
+        console.error(`(the extension host of load ${load} has not exited 10 s after it was ended; measuring on)`);
+        return;
+      }
+      console.error(`(the extension host of load ${load}, pid ${running.join(', ')}, has not exited 10 s after its page closed: ending it)`);
+      for (const pid of running) {
+        const command = await fs.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+        if (command.includes('--type=extensionHost')) process.kill(Number(pid), 'SIGTERM');
+      }
+      ended = true;
+      deadline = Date.now() + 10_000;
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
