@@ -5,7 +5,11 @@ import * as esbuild from 'esbuild';
 
 const watch = process.argv.includes('--watch');
 const entries = {
+  // The extension: a small entry VS Code loads and activates, the rest loaded on the next turn of
+  // the event loop (docs/extension.md, "Activation"), and vscode-languageclient when the client starts.
   extension: 'src/extension/extension.ts',
+  'extension-main': 'src/extension/main.ts',
+  'vscode-languageclient': 'src/extension/vscode-languageclient.ts',
   server: 'src/server/server.ts',
   // `qm`: a small entry answering --version; the which/env/exec fast path is out/cli-fast.js and
   // the rest of the CLI out/cli-main.js, each loaded on demand (src/cli/entry.ts).
@@ -41,6 +45,8 @@ const DEFERRED = [
   // undici has files named dispatcher too: only the downloader's own import is deferred.
   [path.join('src', 'core', 'fetch', 'downloader.ts'), './dispatcher', './dispatcher'],
   [path.join('src', 'cli', 'entry.ts'), './main', './cli-main.js'],
+  [path.join('src', 'extension', 'extension.ts'), './main', './extension-main.js'],
+  [path.join('src', 'extension', 'language-client.ts'), './vscode-languageclient', './vscode-languageclient.js'],
   [path.join('src', 'core', 'signatures', 'verifier.ts'), './openpgp-verify', './openpgp-verify'],
 ];
 
@@ -49,7 +55,7 @@ function deferredDispatcher() {
   return {
     name: 'deferred-bundles',
     setup(build) {
-      build.onResolve({ filter: /^\.\/(dispatcher|main|openpgp-verify)$/ }, (args) => {
+      build.onResolve({ filter: /^\.\/(dispatcher|main|openpgp-verify|vscode-languageclient)$/ }, (args) => {
         const match = DEFERRED.find(([importer, request]) => args.importer.endsWith(importer) && args.path === request);
         return match ? { path: match[2], external: true } : undefined;
       });

@@ -1,13 +1,17 @@
 // Extension benchmark (prints figures, asserts nothing), each figure beside a baseline measured
-// in the same run. (1) Bundle sizes: out/{extension,server,cli}.js raw and gzipped, against
+// in the same run. (1) Bundle sizes: the extension's bundles (out/extension.js, the entry VS Code
+// loads, and those it loads later), out/server.js and out/cli.js, raw and gzipped, against
 // vscode-languageclient / vscode-languageserver bundled alone the same way, and the .vsix against
-// a minimal extension's. (2) Module evaluation: require('out/extension.js') in a fresh Node
-// process with a stub `vscode`, against requiring an empty module. (3) Activation in a real
-// VS Code (its server + headless Chromium) on demo/sample-project: the "Activated in N ms" line
-// of the Quartermaster log, and the time from navigation to Quartermaster's status bar item,
-// against a minimal extension on the same activation event in the same page load.
+// a minimal extension's. (2) Module evaluation: require() of each extension bundle in a fresh
+// Node process with a stub `vscode`, against requiring an empty module. (3) Activation in a real
+// VS Code (its server + headless Chromium) on demo/sample-project, against a minimal extension
+// on the same activation event in the same page load: activate() ("Activated in N ms" in each
+// log); VS Code's own marks for loading each extension's code and for its activation resolving
+// (the minimal extension logs the extension host's performance marks); Quartermaster's "Loaded in
+// N ms and started in M ms" (the part loaded after activate() returned); and the time from
+// navigation to each status bar item. The load average is printed before and after.
 //   npm run build && node --import tsx bench/extension.ts
-// QM_BENCH_RUNS (default 20) processes per module measurement; QM_BENCH_LOADS (default 5) page loads.
+// QM_BENCH_RUNS (default 20) processes per module measurement; QM_BENCH_LOADS (default 20) page loads.
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
@@ -24,7 +28,7 @@ import { median, percentile } from './measure';
 const run = promisify(execFile);
 const ROOT = path.resolve(__dirname, '..');
 const RUNS = Number(process.env.QM_BENCH_RUNS ?? 20);
-const LOADS = Number(process.env.QM_BENCH_LOADS ?? 5);
+const LOADS = Number(process.env.QM_BENCH_LOADS ?? 20);
 const LOAD_TIMEOUT_MS = 120_000;
 
 const summary: string[] = [];
@@ -41,6 +45,8 @@ async function main(): Promise<void> {
     });
   }
   const scratch = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), 'qm-bench-extension-')));
+  const loadBefore = loadAverage();
+  console.log(`Load average before: ${loadBefore} (${os.cpus().length} cores)`);
   try {
     const vsix = await packageVsix(path.join(scratch, 'quartermaster.vsix'));
     const minimalVsix = await packageVsix(path.join(scratch, 'minimal.vsix'), { dir: await writeMinimalExtension(scratch), extraArgs: ['--skip-license'] });
@@ -48,6 +54,7 @@ async function main(): Promise<void> {
     await moduleEvaluation(scratch);
     interrupted.signal.throwIfAborted();
     await activation(vsix, minimalVsix);
+    summary.push(`load average ${loadBefore} before, ${loadAverage()} after (${os.cpus().length} cores)`);
     console.log('\nSummary');
     for (const line of summary) console.log(`  ${line}`);
   } finally {
@@ -59,27 +66,40 @@ async function main(): Promise<void> {
 
 async function bundleSizes(vsix: string, minimalVsix: string): Promise<void> {
   // What any language-server extension carries anyway, bundled with build.mjs's options.
+  // The extension's row compares all its bundles together (the entry and those it loads later).
   const baselines: Record<string, { label: string; contents: string } | undefined> = {
     extension: { label: 'vscode-languageclient alone', contents: "export { LanguageClient } from 'vscode-languageclient/node';" },
     server: { label: 'vscode-languageserver alone', contents: "export { createConnection } from 'vscode-languageserver/node';" },
     cli: undefined,
   };
   console.log('Bundles (out/, minified; gzip level 6):');
+  const read = (bundle: string): Promise<Buffer | undefined> => fs.readFile(path.join(ROOT, 'out', `${bundle}.js`)).catch(() => undefined);
+  if ((await read(LATER_BUNDLES[0]!)) !== undefined) {
+    for (const bundle of ['extension', ...LATER_BUNDLES]) {
+      const bytes = (await read(bundle))!;
+      const when = bundle === 'extension' ? 'what VS Code requires' : 'loaded after activate() returned';
+      console.log(`  ${`${bundle}.js`.padEnd(26)} ${kb(bytes.length).padStart(9)}   gzip ${kb(gzipSync(bytes).length).padStart(8)}   (${when})`);
+      summary.push(`${bundle}.js ${kb(bytes.length)}, ${when}`);
+    }
+  }
   for (const [bundle, baseline] of Object.entries(baselines)) {
-    const bytes = await fs.readFile(path.join(ROOT, 'out', `${bundle}.js`));
+    const own = (await read(bundle))!;
+    const later = bundle === 'extension' ? await Promise.all(LATER_BUNDLES.map(read)) : [];
+    const bytes = Buffer.concat([own, ...later.filter((b): b is Buffer => b !== undefined)]);
+    const name = later.some((b) => b !== undefined) ? `${bundle}, all bundles` : `${bundle}.js`;
     const gzipped = gzipSync(bytes).length;
     let against = '';
     if (baseline) {
       const base = await bundleAlone(baseline.contents);
       against = `   vs. ${baseline.label} ${kb(base.raw)} (gzip ${kb(base.gzip)}): ${ratio(bytes.length, base.raw)}, gzip ${ratio(gzipped, base.gzip)}`;
-      summary.push(`${bundle}.js ${kb(bytes.length)} (gzip ${kb(gzipped)}) = ${ratio(bytes.length, base.raw)} ${baseline.label}`);
+      summary.push(`${name} ${kb(bytes.length)} (gzip ${kb(gzipped)}) = ${ratio(bytes.length, base.raw)} ${baseline.label}`);
     } else {
-      summary.push(`${bundle}.js ${kb(bytes.length)} (gzip ${kb(gzipped)})`);
+      summary.push(`${name} ${kb(bytes.length)} (gzip ${kb(gzipped)})`);
     }
-    console.log(`  ${`${bundle}.js`.padEnd(14)} ${kb(bytes.length).padStart(9)}   gzip ${kb(gzipped).padStart(8)}${against}`);
+    console.log(`  ${name.padEnd(26)} ${kb(bytes.length).padStart(9)}   gzip ${kb(gzipped).padStart(8)}${against}`);
   }
   const [size, minimalSize] = await Promise.all([fs.stat(vsix), fs.stat(minimalVsix)]).then((stats) => stats.map((s) => s.size));
-  console.log(`  ${'.vsix'.padEnd(14)} ${kb(size!).padStart(9)}   vs. a minimal extension's .vsix ${kb(minimalSize!)}: ${ratio(size!, minimalSize!)}`);
+  console.log(`  ${'.vsix'.padEnd(26)} ${kb(size!).padStart(9)}   vs. a minimal extension's .vsix ${kb(minimalSize!)}: ${ratio(size!, minimalSize!)}`);
   summary.push(`.vsix ${kb(size!)} = ${ratio(size!, minimalSize!)} a minimal extension's (${kb(minimalSize!)})`);
 }
 
@@ -126,6 +146,9 @@ const stub = new Proxy(function vscode() {}, handler);
 module.exports = stub;
 `;
 
+/** The extension's bundles VS Code does not load itself: out/extension.js requires them after activate() returned. */
+const LATER_BUNDLES = ['extension-main', 'vscode-languageclient'];
+
 async function moduleEvaluation(scratch: string): Promise<void> {
   const dir = path.join(scratch, 'require');
   await fs.mkdir(dir);
@@ -136,25 +159,34 @@ async function moduleEvaluation(scratch: string): Promise<void> {
     return JSON.parse(stdout) as { ms: number; open: string[] };
   };
 
-  const extension = path.join(ROOT, 'out/extension.js');
-  const extensionMs: number[] = [];
-  const emptyMs: number[] = [];
+  const bundles: string[] = [];
+  for (const bundle of ['extension', ...LATER_BUNDLES]) {
+    const file = path.join(ROOT, 'out', `${bundle}.js`);
+    if (await fs.access(file).then(() => true, () => false)) bundles.push(file);
+  }
+  const times = new Map<string, number[]>([[files.empty, []], ...bundles.map((file): [string, number[]] => [file, []])]);
   const leftOpen = new Set<string>();
   for (let i = 0; i < RUNS; i++) {
-    // Interleaved, so a busy moment of the machine falls on both.
-    const empty = await timeRequire(files.empty);
-    const loaded = await timeRequire(extension);
-    emptyMs.push(empty.ms);
-    extensionMs.push(loaded.ms);
-    for (const kind of loaded.open) leftOpen.add(kind);
+    // Interleaved, so a busy moment of the machine falls on all of them.
+    for (const [file, values] of times) {
+      const loaded = await timeRequire(file);
+      values.push(loaded.ms);
+      if (file === bundles[0]) for (const kind of loaded.open) leftOpen.add(kind);
+    }
   }
-  const ext = median(extensionMs);
-  const base = median(emptyMs);
-  console.log(`\nModule evaluation: require() in a fresh Node ${process.version} process, vscode stubbed, median of ${RUNS}:`);
-  console.log(`  out/extension.js   ${ms(ext).padStart(9)}   p95 ${ms(percentile(extensionMs, 95))}`);
-  console.log(`  an empty module    ${ms(base).padStart(9)}   p95 ${ms(percentile(emptyMs, 95))}`);
-  console.log(`  difference ${ms(ext - base)}, ratio ${ratio(ext, base)}${leftOpen.size > 0 ? `; the import left open: ${[...leftOpen].join(', ')}` : '; nothing left open by the import'}`);
-  summary.push(`require(out/extension.js) ${ms(ext)} vs. an empty module ${ms(base)}: +${ms(ext - base)}`);
+  const base = median(times.get(files.empty)!);
+  console.log(`\nModule evaluation: require() in a fresh Node ${process.version} process, vscode stubbed, ${RUNS} runs each, interleaved:`);
+  for (const [file, values] of times) {
+    const name = file === files.empty ? 'an empty module' : path.relative(ROOT, file);
+    const extra = file === files.empty ? '' : `   +${ms(median(values) - base)} over an empty module${file === bundles[0] ? '' : ' (loaded after activate() returned)'}`;
+    console.log(`  ${name.padEnd(28)} p50 ${ms(median(values)).padStart(9)}   p95 ${ms(percentile(values, 95)).padStart(9)}${extra}`);
+  }
+  const entry = median(times.get(bundles[0]!)!);
+  console.log(`  ${leftOpen.size > 0 ? `out/extension.js left open: ${[...leftOpen].join(', ')}` : 'nothing left open by out/extension.js'}`);
+  summary.push(`require(out/extension.js) ${ms(entry)} vs. an empty module ${ms(base)}: +${ms(entry - base)}`);
+  for (const file of bundles.slice(1)) {
+    summary.push(`require(${path.relative(ROOT, file)}) after activate(): +${ms(median(times.get(file)!) - base)} over an empty module`);
+  }
 }
 
 // ---- (3) activation in VS Code -----------------------------------------------------------------
@@ -174,6 +206,8 @@ async function writeMinimalExtension(scratch: string): Promise<string> {
     extensionKind: ['workspace'],
     files: ['extension.js'],
   };
+  // Once both extensions' activations have resolved, it logs the extension host's performance
+  // marks for them (VS Code's own: willLoadExtensionCode, didLoadExtensionCode, ...; epoch ms).
   const source = `const vscode = require('vscode');
 exports.activate = (context) => {
   const started = Date.now();
@@ -183,6 +217,16 @@ exports.activate = (context) => {
   item.show();
   context.subscriptions.push(channel, item);
   channel.info('Activated in ' + (Date.now() - started) + ' ms');
+  const ids = ['quartermaster.quartermaster', 'quartermaster-bench.minimal-extension'];
+  const logMarks = () => {
+    const marks = (globalThis.MonacoPerformanceMarks?.getMarks() ?? []).filter((mark) => ids.some((id) => mark.name.endsWith('/' + id)));
+    if (ids.every((id) => marks.some((mark) => mark.name === 'code/extHost/didActivateExtension/' + id)) || Date.now() - started > 60000) {
+      channel.info('Marks ' + JSON.stringify(marks));
+    } else {
+      setTimeout(logMarks, 20);
+    }
+  };
+  setTimeout(logMarks, 20);
 };
 `;
   await fs.writeFile(path.join(dir, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
@@ -219,12 +263,22 @@ interface PageTimes {
   minimal: number;
 }
 
+interface ExtensionTimes {
+  /** "Activated in N ms": the activate() call. */
+  activateMs: number;
+  /** When activate() was called (epoch ms). */
+  startedAt: number;
+  /** VS Code's marks: loading the code (willLoadExtensionCode to didLoadExtensionCode). */
+  codeMs: number;
+  /** VS Code's marks: from willActivateExtension to didActivateExtension (activate()'s promise resolved). */
+  resolvedMs: number;
+}
+
 interface LoadTimes extends PageTimes {
-  /** From the extensions' logs: "Activated in N ms", and when activate() was called (epoch ms). */
-  qmActivateMs: number;
-  minimalActivateMs: number;
-  qmStartedAt: number;
-  minimalStartedAt: number;
+  qmTimes: ExtensionTimes;
+  minimalTimes: ExtensionTimes;
+  /** Quartermaster's "Loaded in N ms and started in M ms, T ms after activate() began" (absent before the split). */
+  qmLater?: { loadMs: number; startMs: number; afterActivateMs: number };
 }
 
 async function activation(vsix: string, minimalVsix: string): Promise<void> {
@@ -246,10 +300,10 @@ async function activation(vsix: string, minimalVsix: string): Promise<void> {
       for (let load = 0; load <= LOADS; load++) {
         interrupted.signal.throwIfAborted();
         pages.push(await loadOnce(url));
-        await untilExtensionHostsExited(server, load + 1);
+        await untilExtensionHostsExited(server, load);
       }
       const loads = await withLogTimes(server, pages);
-      report(vscodeVersion, loads[0]!, loads.slice(1));
+      report(vscodeVersion, loads[0], loads.slice(1).filter((load): load is LoadTimes => load !== undefined));
     } catch (error) {
       if (!interrupted.signal.aborted) console.error(`--- VS Code server log (last 30 lines)\n${await server.logTail(30)}`);
       throw error;
@@ -282,51 +336,102 @@ async function loadOnce(url: string): Promise<PageTimes> {
   }
 }
 
-/** Each load's extension host must be gone before the next starts: it would compete for the CPU and hold the coordinator. */
-async function untilExtensionHostsExited(server: VsCodeServer, count: number): Promise<void> {
-  const deadline = Date.now() + 30_000;
+/**
+ * Each load's extension host must be gone before the next starts: it would compete for the CPU and
+ * hold the coordinator. One whose page closed before the workbench's goodbye went out (seen under
+ * load) would wait out VS Code's reconnection grace time, three hours, and every later load would
+ * wait for it: after 10 s it is ended (this server's own child, checked in /proc before the signal).
+ */
+async function untilExtensionHostsExited(server: VsCodeServer, load: number): Promise<void> {
+  let deadline = Date.now() + 10_000;
+  let ended = false;
   for (;;) {
     const logs = await logFiles(server.logsDir, /(^|\/)remoteagent\.log$/);
-    const texts = await Promise.all(logs.map((file) => fs.readFile(file, 'utf8')));
-    const exited = texts.join('').split('Extension Host Process exited').length - 1;
-    if (exited >= count) return;
+    const text = (await Promise.all(logs.map((file) => fs.readFile(file, 'utf8')))).join('');
+    const exited = new Set([...text.matchAll(/<(\d+)> Extension Host Process exited/g)].map((match) => match[1]));
+    const running = [...text.matchAll(/<(\d+)> Launched Extension Host Process/g)].map((match) => match[1]!).filter((pid) => !exited.has(pid));
+    if (running.length === 0) return;
     interrupted.signal.throwIfAborted();
     if (Date.now() > deadline) {
-      console.error(`(the extension host of load ${count - 1} has not exited 30 s after its page closed; measuring on)`);
-      return;
+      if (ended) {
+        console.error(`(the extension host of load ${load} has not exited 10 s after it was ended; measuring on)`);
+        return;
+      }
+      console.error(`(the extension host of load ${load}, pid ${running.join(', ')}, has not exited 10 s after its page closed: ending it)`);
+      for (const pid of running) {
+        const command = await fs.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+        if (command.includes('--type=extensionHost')) process.kill(Number(pid), 'SIGTERM');
+      }
+      ended = true;
+      deadline = Date.now() + 10_000;
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
 
 /** Joins each page load with its extension host's logs (exthost1 for the first load, and so on). */
-async function withLogTimes(server: VsCodeServer, pages: PageTimes[]): Promise<LoadTimes[]> {
-  const byHost = async (pattern: RegExp): Promise<Array<{ ms: number; startedAt: number }>> => {
+async function withLogTimes(server: VsCodeServer, pages: PageTimes[]): Promise<Array<LoadTimes | undefined>> {
+  /** Each host's log, by the host's number (exthost1 for the first load, and so on). */
+  const byHost = async (pattern: RegExp): Promise<Map<number, LogTimes | undefined>> => {
     const files = await logFiles(server.logsDir, pattern);
     const hostNumber = (file: string): number => Number(/exthost(\d+)\//.exec(file)![1]);
-    files.sort((a, b) => hostNumber(a) - hostNumber(b));
-    return Promise.all(files.map(async (file) => activatedLine(file, await fs.readFile(file, 'utf8'))));
+    return new Map(await Promise.all(files.map(async (file): Promise<[number, LogTimes | undefined]> => [hostNumber(file), activatedLine(await fs.readFile(file, 'utf8'))])));
   };
-  const qm = await byHost(/exthost\d+\/quartermaster\.quartermaster\/Quartermaster\.log$/);
-  const minimal = await byHost(/exthost\d+\/quartermaster-bench\.minimal-extension\/Minimal\.log$/);
-  if (qm.length !== pages.length || minimal.length !== pages.length) {
-    throw new Error(`expected one extension host per page load (${pages.length}); found ${qm.length} Quartermaster and ${minimal.length} Minimal logs under ${server.logsDir}`);
-  }
-  return pages.map((page, i) => ({
-    ...page,
-    qmActivateMs: qm[i]!.ms,
-    qmStartedAt: qm[i]!.startedAt,
-    minimalActivateMs: minimal[i]!.ms,
-    minimalStartedAt: minimal[i]!.startedAt,
-  }));
+  const qmLogs = await byHost(/exthost\d+\/quartermaster\.quartermaster\/Quartermaster\.log$/);
+  const minimalLogs = await byHost(/exthost\d+\/quartermaster-bench\.minimal-extension\/Minimal\.log$/);
+  const times = (line: LogTimes, id: string, marks: Mark[]): ExtensionTimes => {
+    const at = (name: string): number => {
+      // NaN (left out of the figures) if the minimal extension's host exited before it logged them.
+      return marks.find((m) => m.name === `code/extHost/${name}/${id}`)?.startTime ?? Number.NaN;
+    };
+    return { activateMs: line.ms, startedAt: line.startedAt, codeMs: at('didLoadExtensionCode') - at('willLoadExtensionCode'), resolvedMs: at('didActivateExtension') - at('willActivateExtension') };
+  };
+  // A load whose host left no "Activated in" line in either log (seen once in 21: a log not
+  // written before its host exited) is left out, and the report counts the loads it has.
+  return pages.map((page, i) => {
+    const qm = qmLogs.get(i + 1);
+    const minimal = minimalLogs.get(i + 1);
+    if (qm === undefined || minimal === undefined) {
+      console.error(`(load ${i}: ${qm ? '' : 'no "Activated in" line in its Quartermaster log '}${minimal ? '' : 'no "Activated in" line in its Minimal log '}under ${server.logsDir}; left out)`);
+      return undefined;
+    }
+    return {
+      ...page,
+      qmTimes: times(qm, 'quartermaster.quartermaster', minimal.marks),
+      minimalTimes: times(minimal, 'quartermaster-bench.minimal-extension', minimal.marks),
+      ...(qm.later ? { qmLater: qm.later } : {}),
+    };
+  });
 }
 
-/** '2026-11-22 04:26:00.637 [info] Activated in 31 ms': the figure, and when activate() began. */
-function activatedLine(file: string, text: string): { ms: number; startedAt: number } {
+interface Mark {
+  name: string;
+  startTime: number;
+}
+
+interface LogTimes {
+  ms: number;
+  startedAt: number;
+  marks: Mark[];
+  later?: { loadMs: number; startMs: number; afterActivateMs: number };
+}
+
+/**
+ * '2026-11-22 04:26:00.637 [info] Activated in 31 ms': the figure, and when activate() began; the
+ * minimal extension's "Marks [...]" line; Quartermaster's "Loaded in N ms and started in M ms, T ms after activate() began".
+ */
+function activatedLine(text: string): LogTimes | undefined {
   const match = /^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d\.\d{3}) \[info\] Activated in (\d+) ms/m.exec(text);
-  if (match === null) throw new Error(`no "Activated in N ms" line in ${file}:\n${text}`);
+  if (match === null) return undefined;
   const ms = Number(match[3]);
-  return { ms, startedAt: Date.parse(`${match[1]}T${match[2]}`) - ms };
+  const marks = /\[info\] Marks (.*)$/m.exec(text);
+  const later = /\[info\] Loaded in (\d+) ms and started in (\d+) ms, (\d+) ms after activate\(\) began/.exec(text);
+  return {
+    ms,
+    startedAt: Date.parse(`${match[1]}T${match[2]}`) - ms,
+    marks: marks ? (JSON.parse(marks[1]!) as Mark[]) : [],
+    ...(later ? { later: { loadMs: Number(later[1]), startMs: Number(later[2]), afterActivateMs: Number(later[3]) } } : {}),
+  };
 }
 
 async function logFiles(dir: string, pattern: RegExp): Promise<string[]> {
@@ -334,36 +439,70 @@ async function logFiles(dir: string, pattern: RegExp): Promise<string[]> {
   return entries.filter((entry) => pattern.test(entry)).map((entry) => path.join(dir, entry));
 }
 
-function report(vscodeVersion: string, warmUp: LoadTimes, loads: LoadTimes[]): void {
-  const column = (pick: (load: LoadTimes) => number): number[] => loads.map(pick);
-  const stat = (values: number[]): string => `p50 ${ms(median(values)).padStart(9)}   p95 ${ms(percentile(values, 95)).padStart(9)}`;
-  const qmLog = column((l) => l.qmActivateMs);
-  const minimalLog = column((l) => l.minimalActivateMs);
+function report(vscodeVersion: string, warmUp: LoadTimes | undefined, loads: LoadTimes[]): void {
+  // Loads without a figure (a log line missing) are left out of that figure, and the count says so.
+  const column = (pick: (load: LoadTimes) => number | undefined): number[] => loads.map(pick).filter((value): value is number => value !== undefined && Number.isFinite(value));
+  const stat = (values: number[]): string =>
+    values.length === 0 ? 'n/a' : `p50 ${ms(median(values)).padStart(9)}   p95 ${ms(percentile(values, 95)).padStart(9)}${values.length < LOADS ? `   (${values.length} loads)` : ''}`;
+  const row = (label: string, values: number[], extra = ''): void => console.log(`    ${label.padEnd(38)} ${stat(values)}${extra}`);
+  const qmCall = column((l) => l.qmTimes.activateMs);
+  const minimalCall = column((l) => l.minimalTimes.activateMs);
+  const qmCode = column((l) => l.qmTimes.codeMs);
+  const minimalCode = column((l) => l.minimalTimes.codeMs);
+  const qmLoadAndCall = column((l) => l.qmTimes.codeMs + l.qmTimes.activateMs);
+  const minimalLoadAndCall = column((l) => l.minimalTimes.codeMs + l.minimalTimes.activateMs);
+  const qmResolved = column((l) => l.qmTimes.resolvedMs);
+  const minimalResolved = column((l) => l.minimalTimes.resolvedMs);
+  const later = column((l) => l.qmLater && l.qmLater.loadMs + l.qmLater.startMs);
+  const laterLoad = column((l) => l.qmLater?.loadMs);
   const qmShown = column((l) => l.quartermaster);
   const minimalShown = column((l) => l.minimal);
   const barShown = column((l) => l.statusBar);
   const behind = column((l) => l.quartermaster - l.minimal);
-  const qmFirst = loads.filter((l) => l.qmStartedAt <= l.minimalStartedAt).length;
+  const qmFirst = loads.filter((l) => l.qmTimes.startedAt <= l.minimalTimes.startedAt).length;
+  const diff = (a: number[], b: number[]): string => (a.length && b.length ? `   difference p50 ${ms(median(a) - median(b))}` : '');
 
   console.log(`\nActivation in VS Code ${vscodeVersion} (its server on 127.0.0.1, headless Chromium), demo/sample-project, trust off, autoInstall "never";`);
-  console.log(`${LOADS} page loads after one warm-up, each in a fresh browser:`);
-  console.log(`  activate() ("Activated in N ms" in the log)`);
-  console.log(`    Quartermaster                          ${stat(qmLog)}`);
-  console.log(`    minimal extension                      ${stat(minimalLog)}   difference p50 ${ms(median(qmLog) - median(minimalLog))}`);
+  console.log(`${LOADS} page loads after one warm-up, each in a fresh browser; load average now ${loadAverage()}:`);
+  console.log(`  activate() call ("Activated in N ms" in each log)`);
+  row('Quartermaster', qmCall);
+  row('minimal extension', minimalCall, diff(qmCall, minimalCall));
+  console.log(`  loading the code VS Code requires (its marks willLoadExtensionCode to didLoadExtensionCode)`);
+  row('Quartermaster', qmCode);
+  row('minimal extension', minimalCode, diff(qmCode, minimalCode));
+  console.log(`  require + activate() call: what blocks the extension host before activate() returns`);
+  row('Quartermaster', qmLoadAndCall);
+  row('minimal extension', minimalLoadAndCall, diff(qmLoadAndCall, minimalLoadAndCall));
+  console.log(`  activation resolved (willActivateExtension to didActivateExtension: activate()'s promise, and its awaits)`);
+  row('Quartermaster', qmResolved);
+  row('minimal extension', minimalResolved, diff(qmResolved, minimalResolved));
+  if (later.length > 0) {
+    console.log(`  Quartermaster's part loaded after activate() returned (its log: "Loaded in N ms and started in M ms")`);
+    row('require(out/extension-main.js)', laterLoad);
+    row('require + start()', later);
+  }
   console.log(`  navigation to status bar item visible`);
-  console.log(`    the workbench's status bar             ${stat(barShown)}`);
-  console.log(`    Quartermaster (versions resolved)      ${stat(qmShown)}`);
-  console.log(`    minimal extension ("Minimal ready")    ${stat(minimalShown)}   ratio p50 ${ratio(median(qmShown), median(minimalShown))}, p95 ${ratio(percentile(qmShown, 95), percentile(minimalShown, 95))}`);
-  console.log(`    Quartermaster after minimal, per load  ${stat(behind)}`);
-  console.log(`  activation order: Quartermaster's activate() began first in ${qmFirst} of ${LOADS} loads (one extension host runs both: the later one waits for the first one's synchronous work)`);
-  console.log(`  warm-up load: activate ${ms(warmUp.qmActivateMs)} (minimal ${ms(warmUp.minimalActivateMs)}); Quartermaster visible ${ms(warmUp.quartermaster)}, minimal ${ms(warmUp.minimal)}`);
-  summary.push(`activate() ${ms(median(qmLog))} p50 / ${ms(percentile(qmLog, 95))} p95 (minimal extension ${ms(median(minimalLog))})`);
+  row("the workbench's status bar", barShown);
+  row('Quartermaster (versions resolved)', qmShown);
+  row('minimal extension ("Minimal ready")', minimalShown, `   ratio p50 ${ratio(median(qmShown), median(minimalShown))}, p95 ${ratio(percentile(qmShown, 95), percentile(minimalShown, 95))}`);
+  row('Quartermaster after minimal, per load', behind);
+  console.log(`  activation order: Quartermaster's activate() began first in ${qmFirst} of ${loads.length} loads (one extension host runs both: the later one waits for the first one's synchronous work)`);
+  if (warmUp) console.log(`  warm-up load: activate ${ms(warmUp.qmTimes.activateMs)} (minimal ${ms(warmUp.minimalTimes.activateMs)}); Quartermaster visible ${ms(warmUp.quartermaster)}, minimal ${ms(warmUp.minimal)}`);
+  summary.push(`activate() ${ms(median(qmCall))} p50 / ${ms(percentile(qmCall, 95))} p95 (minimal extension ${ms(median(minimalCall))} / ${ms(percentile(minimalCall, 95))}), ${loads.length} of ${LOADS} loads`);
+  if (qmLoadAndCall.length > 0) {
+    summary.push(`require + activate() ${ms(median(qmLoadAndCall))} p50 / ${ms(percentile(qmLoadAndCall, 95))} p95 (minimal extension ${ms(median(minimalLoadAndCall))} / ${ms(percentile(minimalLoadAndCall, 95))})`);
+  }
+  if (later.length > 0) summary.push(`after activate() returned: require + start() of the rest ${ms(median(later))} p50 / ${ms(percentile(later, 95))} p95`);
   summary.push(
     `status bar item after navigation ${ms(median(qmShown))} p50 / ${ms(percentile(qmShown, 95))} p95 vs. minimal ${ms(median(minimalShown))} / ${ms(percentile(minimalShown, 95))}: ${ratio(median(qmShown), median(minimalShown))} p50, +${ms(median(behind))} per load`,
   );
 }
 
 // ---- formatting and plumbing -------------------------------------------------------------------
+
+function loadAverage(): string {
+  return os.loadavg().map((value) => value.toFixed(2)).join(' ');
+}
 
 function kb(bytes: number): string {
   return `${(bytes / 1024).toFixed(1)} KB`;

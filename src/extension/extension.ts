@@ -1,222 +1,45 @@
-import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { CoordinatorHost } from '../core/coordinator/host';
-import type { Logger } from '../core/log';
-import { currentPlatform, platformId } from '../core/platform';
-import { isQmError } from '../core/errors';
-import { createCore, type CoreOptions, type CoreServices } from '../core/services';
 import type { QuartermasterApi } from './api';
-import { AutoInstaller } from './auto-install';
-import { CacheWatcher } from './cache-watcher';
-import { writeCliShim } from './cli-shim';
-import { registerInstallCommands, type InstallCommandDeps } from './commands/install';
-import { registerMaintenanceCommands } from './commands/maintenance';
-import { registerSwitchCommand } from './commands/switch-version';
-import { registerToolchainActions } from './commands/toolchain-actions';
-import { Jobs } from './jobs';
-import { startLanguageClient, type QmLanguageClient } from './language-client';
-import { ManifestWatcher } from './manifest-watcher';
-import { affectsCore, autoInstallFor, coreOptions, environmentFor, readSettings } from './settings';
-import { ToolchainStatusBar } from './status-bar';
-import { QmTaskProvider, TASK_TYPE } from './tasks';
-import { TerminalEnvironment } from './terminal-env';
-import { ToolchainsView } from './toolchains-view';
-import { DebugEnvironment } from './debug-env';
-import { ManifestLanguageStatus } from './language-status';
-import { ToolchainApi } from './toolchain-api';
-import { ToolchainLeases } from './toolchain-leases';
-import { WorkspaceModel } from './workspace-model';
+import type * as Main from './main';
 
 /**
- * Activation: this window hosts (or joins) the one coordinator for the shared QM_HOME; every
- * install — palette, status bar, language server, automatic fetch, tasks, `qm` in a terminal —
- * goes through it. Activation is synchronous and does the minimum (objects, commands, views):
- * the coordinator's election, the language client, chokidar, the launcher and the workspace
- * scan start after it returned, and what needs the coordinator meanwhile waits for it.
+ * The entry VS Code loads (out/extension.js): small on purpose, since VS Code parses it and runs
+ * activate() on the extension host's one thread, before every other extension activated by the
+ * same event. activate() only opens the log and schedules the rest; the extension proper
+ * (main.ts, out/extension-main.js: the core, the coordinator, the views, chokidar) is required on
+ * the next turn of the event loop, and vscode-languageclient (out/vscode-languageclient.js) when
+ * a manifest or version file is first open in an editor. activate() returns a
+ * promise of the API, so VS Code holds back commands, views, tasks and other extensions' calls to
+ * activate() until the rest has started: a command invoked meanwhile waits for it.
  */
-export function activate(context: vscode.ExtensionContext): QuartermasterApi {
-  const started = Date.now();
+export function activate(context: vscode.ExtensionContext): Promise<QuartermasterApi> {
+  const activated = Date.now();
   const channel = vscode.window.createOutputChannel('Quartermaster', { log: true });
   context.subscriptions.push(channel);
-  const logger: Logger = {
-    debug: (message) => channel.debug(message),
-    info: (message) => channel.info(message),
-    warn: (message) => channel.warn(message),
-    error: (message) => channel.error(message),
-  };
-  const settings = readSettings();
-  for (const problem of settings.problems) {
-    logger.warn(problem);
-    void vscode.window.showWarningMessage(`Quartermaster: ${problem}.`, 'Open Settings').then((choice) => {
-      if (choice) void vscode.commands.executeCommand('workbench.action.openSettings', 'quartermaster.');
-    });
-  }
-  const platform = currentPlatform();
-  const core = createCoreOrWithoutProxy(coreOptions(settings, logger), logger);
-  // The election (a lock, a probe, perhaps a listen) runs off the activation path: what asks the
-  // coordinator meanwhile waits for its outcome.
-  const host = CoordinatorHost.begin({ core, platform, logger });
-  closers.push(() => host.dispose().then(() => core.close()));
-  void host.ready.then(() => logger.info(`QM_HOME ${settings.home}; coordinator ${host.role} at ${host.endpoint}; extension host pid ${process.pid}`));
-  context.subscriptions.push(host.onRoleChange((role) => logger.info(`Coordinator role: ${role}`)));
-
-  const jobs = new Jobs(host, logger);
-  const model = new WorkspaceModel({ host, layout: core.layout, platform: platformId(platform), logger, network: () => vscode.workspace.isTrusted });
-  const statusBar = new ToolchainStatusBar(model, jobs);
-  const view = new ToolchainsView(host, core.layout, jobs, model, logger);
-  const leases = new ToolchainLeases(core.leases, core.layout, model, () => host.api.listInstalled(), logger);
-  const languageStatus = new ManifestLanguageStatus(model, jobs);
-  context.subscriptions.push(jobs, model, statusBar, view, leases, languageStatus);
-
-  const shimDir = path.join(context.globalStorageUri.fsPath, 'bin');
-  const cli = context.asAbsolutePath(path.join('out', 'cli.js'));
-  const variables = (): Record<string, string> => ({ ...environmentFor(settings), QM_COORDINATOR: host.endpoint });
-  const terminals = new TerminalEnvironment(context.environmentVariableCollection, model, shimDir, variables);
-  context.subscriptions.push(terminals, vscode.debug.registerDebugConfigurationProvider('*', new DebugEnvironment(model, shimDir, variables)));
-  const launcherDir = afterActivation(() => writeCliShim(shimDir, cli)).then(
-    () => shimDir,
-    (error: unknown) => {
-      logger.warn(`Could not write the qm launcher in ${shimDir}: ${String(error)}`);
-      return undefined;
-    },
-  );
-
-  const deps: InstallCommandDeps = { core, host, jobs, model, platform, logger, currentManifest: () => statusBar.current() };
-  let languageClient: QmLanguageClient | undefined;
-  const installedChanged = (): void => {
-    view.refresh();
-    languageClient?.installedChanged();
-    void model.refreshAll();
-  };
-  context.subscriptions.push(
-    ...registerInstallCommands(deps),
-    registerSwitchCommand(deps),
-    ...registerToolchainActions(logger),
-    ...registerMaintenanceCommands({ core, host, model, logger, changed: installedChanged }),
-    vscode.commands.registerCommand('quartermaster.cancelDownloads', (item?: { row?: { jobId?: unknown } }) => {
-      // From a download in the Toolchains view: that job only; from anywhere else: all of ours.
-      const jobId = item?.row?.jobId;
-      const count = typeof jobId === 'string' ? Number(jobs.cancel(jobId)) : jobs.cancelAll();
-      vscode.window.setStatusBarMessage(count > 0 ? `Quartermaster: cancelled ${count} download${count === 1 ? '' : 's'}` : 'Quartermaster: nothing of this window is downloading', 3000);
-      return count;
-    }),
-    vscode.commands.registerCommand('quartermaster.showLog', () => channel.show(true)),
-    vscode.commands.registerCommand('quartermaster.refresh', () => installedChanged()),
-    vscode.window.createTreeView('quartermaster.toolchains', { treeDataProvider: view, showCollapseAll: false }),
-    vscode.tasks.registerTaskProvider(TASK_TYPE, new QmTaskProvider(model, { node: process.execPath, cli, launcherDir, env: variables })),
-  );
-
-  // Lets menus show Cancel Downloads only while something is downloading.
-  let downloading = false;
-  context.subscriptions.push(
-    jobs.onDidChange(() => {
-      if (downloading === jobs.active().length > 0) return;
-      downloading = !downloading;
-      void vscode.commands.executeCommand('setContext', 'quartermaster.downloading', downloading);
-    }),
-  );
-
-  const autoInstaller = new AutoInstaller({
-    jobs,
-    logger,
-    setting: autoInstallFor,
-    trusted: () => vscode.workspace.isTrusted,
-    installed: (status) => model.refresh(status.file),
-    current: (file) => model.get(file),
+  started = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+    const loading = Date.now();
+    // Bundled, './main' is out/extension-main.js (build.mjs keeps it a run-time require).
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded after activate() returned
+    const main = require('./main') as typeof Main;
+    const loaded = Date.now();
+    const result = main.start(context, channel);
+    channel.info(`Loaded in ${loaded - loading} ms and started in ${Date.now() - loaded} ms, ${Date.now() - activated} ms after activate() began`);
+    return result;
   });
-  context.subscriptions.push(
-    autoInstaller,
-    model.onDidChange((status) => autoInstaller.consider(status)),
-    vscode.workspace.onDidGrantWorkspaceTrust(() => {
-      void model.refreshAll();
-      languageClient?.restart().catch((error: unknown) => logger.error(`The language server did not restart: ${String(error)}`));
-    }),
-    vscode.workspace.onDidChangeConfiguration((event) => {
-      if (!affectsCore(event)) return;
-      void vscode.window
-        .showInformationMessage('Quartermaster: reload the window to use the changed cache, mirror, proxy or download settings.', 'Reload Window')
-        .then((choice) => choice && vscode.commands.executeCommand('workbench.action.reloadWindow'));
-    }),
-  );
-
-  // Watchers, the language server and the workspace scan start on the next turn of the event
-  // loop: activation returns first (each still runs at once, and whenIdle waits for them).
-  const manifestWatcher = new ManifestWatcher(model, logger);
-  closers.push(() => manifestWatcher.close());
-  const watchingManifests = afterActivation(() => manifestWatcher.restart());
-  watchingManifests.catch((error: unknown) => logger.warn(`Not watching the workspace's manifests: ${String(error)}`));
-  const cacheWatcher = afterActivation(() => CacheWatcher.start(core.layout, logger, installedChanged));
-  closers.push(() => cacheWatcher.then((watcher) => watcher.close()));
-  cacheWatcher.catch((error: unknown) => logger.warn(`Not watching the shared cache: ${String(error)}`));
-  const client = afterActivation(() => startLanguageClient({ serverModule: context.asAbsolutePath(path.join('out', 'server.js')), host, jobs, logger })).then((started) => {
-    languageClient = started;
-    closers.push(() => started.stop());
-    return started;
-  });
-  client.catch((error: unknown) => logger.error(`The language server did not start: ${String(error)}`));
-  const discovery = afterActivation(() => model.discover());
-  discovery.catch((error: unknown) => logger.error(`Could not scan the workspace for manifests: ${String(error)}`));
-  logger.info(`Activated in ${Date.now() - started} ms`);
-
-  const changed = new vscode.EventEmitter<void>();
-  const toolchains = new ToolchainApi({ host, jobs, model, leases, logger, discovered: () => discovery });
-  context.subscriptions.push(changed, toolchains, model.onDidChange(() => changed.fire()), jobs.onDidChange(() => changed.fire()));
-  return {
-    apiVersion: toolchains.apiVersion,
-    acquire: (request, token) => toolchains.acquire(request, token),
-    hold: (toolchain, purpose, pid) => toolchains.hold(toolchain, purpose, pid),
-    onDidChangeToolchains: toolchains.onDidChangeToolchains,
-    onDidChange: changed.event,
-    home: core.layout.root,
-    endpoint: host.endpoint,
-    role: () => host.role,
-    statusBar: () => statusBar.snapshot(),
-    languageStatus: () => languageStatus.snapshot(),
-    manifests: () => model.all(),
-    downloads: () => jobs.active(),
-    whenIdle: async () => {
-      await host.ready;
-      await discovery.catch(() => undefined);
-      await cacheWatcher.catch(() => undefined);
-      await watchingManifests.catch(() => undefined);
-      do {
-        await model.settled();
-        await jobs.whenIdle();
-      } while (model.busy || jobs.active().length > 0 || jobs.running > 0);
-    },
-  };
+  started.catch((error: unknown) => channel.error(`Quartermaster did not start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`));
+  channel.info(`Activated in ${Date.now() - activated} ms`);
+  return started.then((result) => result.api);
 }
 
-/** Runs `start` once the current activation has returned (setImmediate: after its microtasks too). */
-function afterActivation<T>(start: () => Promise<T>): Promise<T> {
-  return new Promise<void>((resolve) => setImmediate(resolve)).then(start);
-}
+let started: Promise<Main.Started> | undefined;
 
 /**
- * A proxy the core refuses (EURL: an unparsable HTTPS_PROXY in the environment, say) must not
- * leave the window without Quartermaster: it says so and works without proxy variables.
+ * Closes the coordinator's socket, the watchers and the language server, which keep an extension
+ * host's event loop alive, before it is asked to exit (VS Code awaits this promise; synchronous
+ * disposables go through context.subscriptions).
  */
-function createCoreOrWithoutProxy(options: CoreOptions, logger: Logger): CoreServices {
-  try {
-    return createCore(options);
-  } catch (error) {
-    if (!isQmError(error, 'EURL')) throw error;
-    logger.error(`${error.message}; working without a proxy`);
-    void vscode.window.showErrorMessage(`Quartermaster: ${error.message}. Downloads go without a proxy until it is fixed.`);
-    const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(https?|all)_proxy$/i.test(name)));
-    return createCore({ ...options, env, proxy: undefined });
-  }
-}
-
-/**
- * What deactivate() closes and waits for: the coordinator's socket, the watchers and the language
- * server keep an extension host's event loop alive, so they are closed before it is asked to exit
- * (VS Code awaits this promise; synchronous disposables go through context.subscriptions).
- */
-let closers: Array<() => Promise<unknown>> = [];
-
 export async function deactivate(): Promise<void> {
-  const closing = closers;
-  closers = [];
-  await Promise.allSettled(closing.map((close) => close()));
+  const closing = started;
+  started = undefined;
+  await closing?.then((result) => result.close(), () => undefined);
 }

@@ -19,6 +19,35 @@ import type { Jobs } from './jobs';
 const QM_ERROR = -32001;
 const NOT_TRUSTED = 'this workspace is not trusted';
 
+/** The documents the server answers for: manifests, lockfiles and version files. */
+const SERVED_DOCUMENTS = [
+  { scheme: 'file', language: 'qm-toml' },
+  { scheme: 'file', language: 'qm-lock' },
+  // The files only Quartermaster reads a version from; package.json and go.mod belong to other tools' servers.
+  { scheme: 'file', pattern: '**/{.tool-versions,.nvmrc,.node-version,.python-version,.java-version,.sdkmanrc,rust-toolchain,rust-toolchain.toml}' },
+];
+
+/**
+ * Resolves once a document the server answers for is open (at once if one is): until then a
+ * server would have nothing to do, and starting it costs the window vscode-languageclient's
+ * 450 KB and a Node process, at the moment the workspace is being scanned.
+ */
+export function untilServedDocumentOpen(): { opened: Promise<void>; dispose(): void } {
+  const served = (document: vscode.TextDocument): boolean => vscode.languages.match(SERVED_DOCUMENTS, document) > 0;
+  let markOpened!: () => void;
+  const opened = new Promise<void>((resolve) => (markOpened = resolve));
+  const listener = vscode.workspace.onDidOpenTextDocument((document) => {
+    if (!served(document)) return;
+    listener.dispose();
+    markOpened();
+  });
+  if (vscode.workspace.textDocuments.some(served)) {
+    listener.dispose();
+    markOpened();
+  }
+  return { opened, dispose: () => void listener.dispose() };
+}
+
 export interface QmLanguageClient {
   /** Tells the server that installed toolchains changed in a way progress did not show. */
   installedChanged(): void;
@@ -33,7 +62,8 @@ export interface QmLanguageClient {
  * jobs (with a notification, since a person chose the quick fix), and every job's progress is
  * passed on. In an untrusted workspace only what qm.lock pins is resolved and no version list is
  * read, as for the workspace model: either would fetch indexes just because a qm.toml is open.
- * vscode-languageclient is loaded here, on activation, not at import.
+ * vscode-languageclient is loaded here, when the client starts, not at import: bundled, it is
+ * out/vscode-languageclient.js (build.mjs keeps the import a run-time require).
  */
 export async function startLanguageClient(options: {
   serverModule: string;
@@ -43,7 +73,8 @@ export async function startLanguageClient(options: {
   /** Whether indexes may be read (and fetched) for the server; default: the workspace is trusted. */
   trusted?: () => boolean;
 }): Promise<QmLanguageClient> {
-  const { LanguageClient: Client, TransportKind, ResponseError } = await import('vscode-languageclient/node');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a bundle of its own, loaded when the client starts
+  const { LanguageClient: Client, TransportKind, ResponseError } = require('./vscode-languageclient') as typeof import('./vscode-languageclient');
   const { host, jobs } = options;
   const trusted = options.trusted ?? (() => vscode.workspace.isTrusted);
   const forward = async <T>(run: () => Promise<T>): Promise<T> => {
@@ -63,12 +94,7 @@ export async function startLanguageClient(options: {
       debug: { module: options.serverModule, transport: TransportKind.ipc, options: { execArgv: ['--nolazy', '--inspect=6019'] } },
     },
     {
-      documentSelector: [
-        { scheme: 'file', language: 'qm-toml' },
-        { scheme: 'file', language: 'qm-lock' },
-        // The files only Quartermaster reads a version from; package.json and go.mod belong to other tools' servers.
-        { scheme: 'file', pattern: '**/{.tool-versions,.nvmrc,.node-version,.python-version,.java-version,.sdkmanrc,rust-toolchain,rust-toolchain.toml}' },
-      ],
+      documentSelector: [...SERVED_DOCUMENTS],
     },
   );
   client.onRequest(ServerResolveRequest.method, (params: ResolveParams) =>
