@@ -15,6 +15,9 @@ const entries = {
   // the rest of the CLI out/cli-main.js, each loaded on demand (src/cli/entry.ts).
   cli: 'src/cli/entry.ts',
   'cli-fast': 'src/cli/fast-path.ts',
+  // `qm install <tool>@<x.y.z>` answered or claimed before the full CLI (src/cli/install-gate.ts):
+  // eight processes installing one version at once each load this much and no more.
+  'cli-gate': 'src/cli/install-gate.ts',
   'cli-main': 'src/cli/main.ts',
   // undici (over half of each bundle) in its own file, loaded on the first download only: the
   // extension's activation and commands like `qm which` never parse it.

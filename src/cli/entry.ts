@@ -1,17 +1,19 @@
 // The `qm` program (out/cli.js): small on purpose. `--version` answers from here; the fast path of
 // `qm which`, `qm env` and `qm exec` (a terminal's launcher and shell hooks run these constantly)
-// is out/cli-fast.js (src/cli/fast-path.ts); everything else loads the full CLI (out/cli-main.js,
-// src/cli/main.ts). Both are other bundles, required at run time.
+// is out/cli-fast.js (src/cli/fast-path.ts); `qm install <tool>@<x.y.z>` is answered or claimed by
+// out/cli-gate.js (install-gate.ts); everything else loads the full CLI (out/cli-main.js,
+// src/cli/main.ts). All are other bundles, required at run time.
 //
 // Start-up is the budget here (issue 12: within 1.25× of bare `node -e 0`), so this file imports
 // nothing but the version at its top: each module below is required where it is first needed, and
 // esbuild evaluates a required module (and the Node built-ins it imports) only then. `--version`
-// compiles 2 KB and loads no built-in at all; the fast path loads what it reads with; only
+// compiles 9 KB and loads no built-in at all; the fast path loads what it reads with; only
 // `qm exec` loads child_process.
 /* eslint-disable @typescript-eslint/no-require-imports -- run-time requires keep start-up lean (see above) */
 import { writeSync } from 'node:fs';
 import * as path from 'node:path';
 import { QM_VERSION } from '../core/version';
+import type { GateResult } from './install-gate';
 
 async function start(argv: string[]): Promise<void> {
   if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
@@ -21,15 +23,22 @@ async function start(argv: string[]): Promise<void> {
   const { interruptSignal } = require('./interrupt') as typeof import('./interrupt');
   const { enableCompileCache, loadBundle } = require('./compile-cache') as typeof import('./compile-cache');
   const signal = interruptSignal();
-  // out/cli-fast.js, with V8's code for it cached under QM_HOME (src/cli/compile-cache.ts).
-  const fast = loadBundle<typeof import('./fast-path')>(path.join(__dirname, 'cli-fast.js'), process.env);
-  const code = await fast.exports.fastPath(argv, { out: writeTo(1, () => process.stdout), err: writeTo(2, () => process.stderr), ready: () => fast.keep() }, process.env, process.cwd(), signal);
-  if (code !== undefined) {
-    process.exitCode = code;
-    return;
+  // Each a bundle of its own, with V8's code for it cached under QM_HOME (src/cli/compile-cache.ts):
+  // out/cli-gate.js for `qm install`, out/cli-fast.js for the rest.
+  let gate: GateResult | undefined;
+  if (argv[0] === 'install') {
+    const gateBundle = loadBundle<typeof import('./install-gate')>(path.join(__dirname, 'cli-gate.js'), process.env);
+    gate = await gateBundle.exports.installGate(argv, { out: process.stdout, err: process.stderr }, process.env, signal);
+    await gateBundle.keep();
+  } else {
+    const fast = loadBundle<typeof import('./fast-path')>(path.join(__dirname, 'cli-fast.js'), process.env);
+    const code = await fast.exports.fastPath(argv, { out: writeTo(1, () => process.stdout), err: writeTo(2, () => process.stderr), ready: () => fast.keep() }, process.env, process.cwd(), signal);
+    if (code !== undefined) {
+      process.exitCode = code;
+      return;
+    }
+    await fast.keep();
   }
-  await fast.keep();
-  const gate = await fast.exports.installGate(argv, { out: process.stdout, err: process.stderr }, process.env, signal);
   if (gate !== undefined && 'code' in gate) {
     process.exitCode = gate.code;
     return;

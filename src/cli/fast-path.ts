@@ -9,15 +9,6 @@ import { readActiveRecord, resolutionKey, type ActiveRecordTool } from './active
 import { exitCodeFor } from './exit-codes';
 import { renderPath, SHELLS, type Shell } from './shell-env';
 
-/**
- * `qm install <tool>@<x.y.z>` answered or claimed before the full CLI loads (src/cli/install-gate.ts),
- * from this bundle; its code is evaluated only when the command is an install.
- */
-export function installGate(...args: Parameters<typeof import('./install-gate').installGate>): ReturnType<typeof import('./install-gate').installGate> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- evaluated only for `qm install`
-  return (require('./install-gate') as typeof import('./install-gate')).installGate(...args);
-}
-
 /** How often the fast path records a manifest's use for `qm gc` (which keeps 30 days of uses). */
 const USE_RECORD_INTERVAL_MS = 60 * 60 * 1000;
 
