@@ -186,6 +186,18 @@ suite('Language server in VS Code', () => {
     assert.ok(text.includes(`Resolves to **${node.version}**`), text);
   });
 
+  test('the node line has a code lens saying what it resolves to (the language client started as qm.toml opened)', async () => {
+    const node = await until(api, 'node resolved', () => api.manifests().flatMap((m) => m.tools).find((t) => t.name === 'node' && t.version));
+    const line = positionOf('node = ').line;
+    const lenses = await askUntil(
+      document.uri,
+      `a code lens "node ${node.version}: …" on line ${line + 1}`,
+      async () => (await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', document.uri)) ?? [],
+      (found) => found.some((lens) => lens.range.start.line === line && (lens.command?.title ?? '').startsWith(`node ${node.version}: `)),
+    );
+    assert.equal(lenses.length, 1, lenses.map((lens) => lens.command?.title).join(', '));
+  });
+
   test('completion inside node = "" lists the fixture versions, newest first', async () => {
     const line = positionOf('node = ').line;
     const value = document.lineAt(line).text.slice('node = '.length);
