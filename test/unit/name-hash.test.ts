@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { nameHash, shortNameHash, uniqueSuffix } from '../../src/core/paths/name-hash';
+import { bytesHash, nameHash, shortNameHash, uniqueSuffix } from '../../src/core/paths/name-hash';
 
 describe('nameHash and uniqueSuffix: names made without node:crypto', () => {
   it('nameHash is 128-bit FNV-1a over UTF-8 (the published test vectors)', () => {
@@ -17,6 +17,19 @@ describe('nameHash and uniqueSuffix: names made without node:crypto', () => {
     const tags = new Set(Array.from({ length: 2000 }, (_, i) => shortNameHash(`host-${i}`)));
     assert.equal(tags.size, 2000);
     for (const tag of [...tags].slice(0, 50)) assert.match(tag, /^[0-9a-f]{8}$/);
+  });
+
+  it('bytesHash depends on the bytes alone (not where they sit in memory), and on every one of them', () => {
+    const data = Buffer.from(Array.from({ length: 1027 }, (_, i) => (i * 7) % 256));
+    const shifted = Buffer.concat([Buffer.from([9]), data]).subarray(1);
+    assert.equal(shifted.byteOffset % 4, 1);
+    assert.equal(bytesHash(shifted), bytesHash(data));
+    assert.match(bytesHash(data), /^[0-9a-f]{16}$/);
+    for (const at of [0, 1, 2, 3, 511, 1023, 1024, 1026]) {
+      const flipped = Buffer.from(data);
+      flipped[at] = flipped[at]! ^ 0x01;
+      assert.notEqual(bytesHash(flipped), bytesHash(data), `a flip at ${at}`);
+    }
   });
 
   it('uniqueSuffix is 16 hex digits, different every time', () => {

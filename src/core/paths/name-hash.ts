@@ -36,14 +36,21 @@ export function uniqueSuffix(): string {
 }
 
 /**
- * 16 hex digits over bytes: two 32-bit FNV-1a with different offsets, in plain Number arithmetic
- * (a megabyte in a few milliseconds). For telling whether stored bytes are still what was
- * written and which build they belong to, not for anything an adversary chooses.
+ * 16 hex digits over bytes, to tell whether stored bytes are still what was written (not for
+ * anything an adversary chooses): two 32-bit FNV-style hashes with different offsets over the
+ * bytes taken four at a time (a 60 KB file in well under a millisecond even before the JIT
+ * warms up: it runs once per process, at start-up), then the last few one by one.
  */
 export function bytesHash(bytes: Uint8Array): string {
   let a = 0x811c9dc5;
   let b = 0x050c5d1f;
-  for (let i = 0; i < bytes.length; i++) {
+  const whole = bytes.length & ~3;
+  const words = bytes.byteOffset % 4 === 0 ? new Int32Array(bytes.buffer, bytes.byteOffset, whole >> 2) : new Int32Array(new Uint8Array(bytes.subarray(0, whole)).buffer);
+  for (let i = 0; i < words.length; i++) {
+    a = Math.imul(a ^ words[i]!, 0x01000193);
+    b = Math.imul(b ^ words[i]!, 0x01000193);
+  }
+  for (let i = whole; i < bytes.length; i++) {
     a = Math.imul(a ^ bytes[i]!, 0x01000193);
     b = Math.imul(b ^ bytes[i]!, 0x01000193);
   }
