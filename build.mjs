@@ -69,17 +69,14 @@ function deferredDispatcher() {
 // The integration suite the extension host loads (extensionTestsPath = out/test/vscode/index.js):
 // the Mocha runner with Mocha bundled in, and one bundle per suite file for Mocha to require.
 // Not minified, so failures point at readable lines. .vscodeignore keeps all of it out of the .vsix.
+/** What every test bundle shares: readable (not minified) CommonJS for the extension host's Node. */
+const testBundle = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', sourcemap: true, external: ['vscode'], logLevel: 'info' };
+
 const testOptions = {
+  ...testBundle,
   entryPoints: ['test/vscode/index.ts', 'test/vscode/suite/*.test.ts'],
   outbase: 'test/vscode',
   outdir: 'out/test/vscode',
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'cjs',
-  sourcemap: true,
-  external: ['vscode'],
-  logLevel: 'info',
   // Mocha's parallel mode resolves worker files at run time; the extension host never uses it.
   logOverride: { 'require-resolve-not-external': 'silent' },
 };
@@ -87,15 +84,9 @@ const testOptions = {
 // A second extension the integration tests load beside Quartermaster (its package.json is copied
 // next to the bundle): it uses the API as another extension would.
 const consumerOptions = {
+  ...testBundle,
   entryPoints: { extension: 'test/vscode/api-consumer/extension.ts' },
   outdir: 'out/test/api-consumer',
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'cjs',
-  sourcemap: true,
-  external: ['vscode'],
-  logLevel: 'info',
 };
 await fs.mkdir('out/test/api-consumer', { recursive: true });
 await fs.copyFile('test/vscode/api-consumer/package.json', 'out/test/api-consumer/package.json');
